@@ -1,0 +1,83 @@
+"""The ``heatseq`` command line: one subcommand per capability, each a thin caller of the
+public Python API. A user's mistake prints ``Error: <message>`` and exits 2; a traceback
+appears only with ``--debug``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from heatseq import __version__
+from heatseq.errors import HeatseqError, HeatseqWarning
+
+__all__ = ["main"]
+
+EXIT_USER_ERROR = 2
+
+
+class _State:
+    debug: bool = False
+    quiet: bool = False
+
+
+def _print_warning(message: warnings.WarningMessage | Any) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a subcommand: HeatseqError -> 'Error: ...' and exit 2; heatseq warnings printed."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        state: _State = ctx.find_object(_State) or _State()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", HeatseqWarning)
+            try:
+                return fn(*args, **kwargs)
+            except HeatseqError as exc:
+                if state.debug:
+                    raise
+                _flush(caught, state)
+                click.echo(f"Error: {exc}", err=True)
+                ctx.exit(EXIT_USER_ERROR)
+            finally:
+                _flush(caught, state)
+
+    return wrapper
+
+
+def _flush(caught: list[warnings.WarningMessage], state: _State) -> None:
+    while caught:
+        w = caught.pop(0)
+        if issubclass(w.category, HeatseqWarning):
+            if not state.quiet:
+                _print_warning(w.message)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="heatseq")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+    """heatseq: bulk RNA-seq from counts to clustered heatmaps, DE and enrichment."""
+    state = ctx.ensure_object(_State)
+    state.debug, state.quiet = debug, quiet
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                        format="%(message)s", stream=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``heatseq`` console script."""
+    from heatseq import _commands  # noqa: F401  (registers the subcommands)
+
+    cli.main(args=argv, prog_name="heatseq")

@@ -1,0 +1,1 @@
+"""One module per subcommand; each registers itself on :data:`heatseq.cli.cli`."""

@@ -1,0 +1,1 @@
+"""Readers and writers: count matrices, quantifier outputs, sample sheets, AnnData."""

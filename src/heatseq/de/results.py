@@ -21,7 +21,7 @@ from heatseq.de.shrink import shrink_apeglm, shrink_normal
 from heatseq.de.wald import AltHypothesis, contrast_all_zero, contrast_samples, wald_test
 from heatseq.errors import InputError
 
-__all__ = ["RESULT_COLUMNS", "DEResult", "results"]
+__all__ = ["DEResult", "RESULT_COLUMNS", "results"]
 
 Shrink = Literal["apeglm", "normal", "none"]
 Contrast = tuple[str, str, str] | str | Sequence[float]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from heatseq.errors import InputError
 
-__all__ = ["check_path", "is_gzip", "open_bytes", "read_text"]
+__all__ = ["check_path", "is_gzip", "open_bytes", "read_text", "text_buffer"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _XLSX_MAGIC = b"PK\x03\x04"

@@ -15,6 +15,7 @@ Gene-wise steps run on gene chunks (:mod:`heatseq.de._parallel`): pass a
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from heatseq.dataset import Dataset
-from heatseq.de._parallel import chunk_slices, concat_records, map_gene_chunks
+from heatseq.de._parallel import chunk_slices, concat_records, gene_blocks, map_gene_chunks
 from heatseq.de.cooks import (
     cooks_distance,
     max_cooks,
@@ -181,40 +182,52 @@ def _glm_task(counts: np.ndarray, design: np.ndarray, sf: np.ndarray,
 
 
 class _Chunks:
-    """Cuts the gene axis and runs a task on each piece (locally or on a Dask client)."""
+    """Cuts the gene axis into the fixed blocks of :mod:`heatseq.de._parallel` and runs a
+    task on each block, here or as ``len(slices)`` Dask tasks of whole blocks; the result
+    does not depend on the number of chunks or on the client."""
 
     def __init__(self, n_genes: int, *, client: Any, n_chunks: int | None) -> None:
         if n_chunks is None:
             n_chunks = 1 if client is None else 2 * _n_workers(client)
+        self.blocks = gene_blocks(n_genes)
         self.slices = chunk_slices(n_genes, n_chunks=n_chunks)
         self.client = client
 
+    def _map(self, fn: Any, blocks: list[dict[str, Any]]) -> list[Any]:
+        return map_gene_chunks(fn, blocks, n_chunks=len(self.slices), client=self.client)
+
     def genewise(self, counts: np.ndarray, x: np.ndarray, sf: np.ndarray) -> GeneWiseDispersions:
-        parts = map_gene_chunks(_genewise_task, [
-            {"counts": counts[:, s], "design": x, "sf": sf} for s in self.slices], client=self.client)
+        parts = self._map(_genewise_task, [
+            {"counts": _c(counts[:, s]), "design": x, "sf": sf} for s in self.blocks])
         return concat_records(parts, gene_axis={"mu": 1}, shared=("linear_mu",))
 
     def map(self, counts: np.ndarray, x: np.ndarray, gw: GeneWiseDispersions, fit: np.ndarray,
             prior_var: float, var_log: float) -> MAPDispersions:
-        parts = map_gene_chunks(_map_task, [
-            {"counts": counts[:, s], "design": x, "mu": gw.mu[:, s],
-             "gene_est": gw.disp_gene_est[s], "fit": fit[s], "prior_var": prior_var,
-             "var_log": var_log} for s in self.slices], client=self.client)
+        parts = self._map(_map_task, [
+            {"counts": _c(counts[:, s]), "design": x, "mu": _c(gw.mu[:, s]),
+             "gene_est": _c(gw.disp_gene_est[s]), "fit": _c(fit[s]), "prior_var": prior_var,
+             "var_log": var_log} for s in self.blocks])
         return concat_records(parts, gene_axis={})
 
     def glm(self, counts: np.ndarray, x: np.ndarray, sf: np.ndarray, disp: np.ndarray, *,
             with_cooks: bool) -> tuple[GLMFit, np.ndarray | None]:
-        parts = map_gene_chunks(_glm_task, [
-            {"counts": counts[:, s], "design": x, "sf": sf, "dispersions": disp[s],
-             "with_cooks": with_cooks} for s in self.slices], client=self.client)
+        parts = self._map(_glm_task, [
+            {"counts": _c(counts[:, s]), "design": x, "sf": sf, "dispersions": _c(disp[s]),
+             "with_cooks": with_cooks} for s in self.blocks])
         fit = concat_records([p[0] for p in parts], gene_axis=_GLM_GENE_AXIS, shared=_GLM_SHARED)
         cooks = np.concatenate([p[1] for p in parts], axis=1) if with_cooks else None
         return fit, cooks
 
 
+def _c(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of a block's slice: the same memory layout here as on a worker."""
+    return np.array(a, order="C", copy=True)
+
+
 def _n_workers(client: Any) -> int:
+    """Worker threads of a Dask client (at least 1), to size the default chunking."""
     try:
-        return max(1, len(client.scheduler_info().get("workers", {})))
+        return max(1, sum(client.nthreads().values()))
     except Exception:
         return 1
 
@@ -278,7 +291,11 @@ def deseq(dataset: Dataset, *, design: str, reference: Mapping[str, str] | None 
     notes: list[str] = []
     t0 = time.perf_counter()
     full = design_matrix(dataset.samples, design, reference=reference)
-    red = design_matrix(dataset.samples, reduced, reference=reference) if reduced else None
+    red = None
+    if reduced:
+        red_ref = {k: v for k, v in (reference or {}).items()
+                   if re.search(rf"(?<![\w.]){re.escape(k)}(?![\w.])", reduced)}
+        red = design_matrix(dataset.samples, reduced, reference=red_ref)
     if red is not None and red.n_coefs >= full.n_coefs:
         raise DesignError(f"The reduced design {reduced!r} has {red.n_coefs} coefficients and the "
                           f"full design {design!r} {full.n_coefs}; the reduced design must drop "

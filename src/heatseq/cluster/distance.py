@@ -30,7 +30,6 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import pdist, squareform
-from scipy.stats import rankdata
 
 from heatseq.errors import InputError
 
@@ -91,6 +90,8 @@ def embed(x: np.ndarray, metric: str) -> tuple[np.ndarray, str]:
     if metric == "spearman":
         # centred ranks doubled are whole numbers: their products are exact, so equal rank
         # correlations give exactly equal distances (ties are common with few samples)
+        from scipy.stats import rankdata  # slow import: only for spearman
+
         return rankdata(x, axis=1) * 2.0 - (x.shape[1] + 1), "spearman"
     if metric == "cosine":
         return _unit_rows(x, centre=False), "dot"

@@ -40,15 +40,27 @@ def _references(contrasts: list[Any], given: tuple[str, ...]) -> dict[str, str]:
 
 
 def _connect(address: str | None) -> Any:
+    """A Dask client on the scheduler at ``address`` (None: run here).
+
+    A TCP address is probed first, so that a refused connection or an unknown host is
+    reported at once instead of after the client's 10 s of retries.
+    """
     if address is None:
         return None
+    import socket
+
     try:
         from dask.distributed import Client
+        from distributed.comm import parse_address, parse_host_port
     except ImportError:
         raise InputError("--scheduler needs Dask: pip install 'heatseq[dask]'.") from None
     try:
+        scheme, location = parse_address(address)
+        if scheme == "tcp":
+            host, port = parse_host_port(location)
+            socket.create_connection((host, port), timeout=5).close()
         return Client(address, timeout="10s")
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise InputError(f"Cannot reach the Dask scheduler at {address}: {exc}. Check the "
                          "address (e.g. tcp://host:8786) and that the scheduler is running.") from None
 

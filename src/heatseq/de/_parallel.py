@@ -1,39 +1,94 @@
-"""Gene-chunked execution of the gene-wise steps, locally or on a Dask cluster.
+"""Gene-blocked execution of the gene-wise steps, locally or on a Dask cluster.
 
 Every gene-wise step of the engine (gene-wise dispersions, MAP dispersions, the GLM fit
-and Cook's distances) treats genes independently, so the gene axis can be cut into chunks
+and Cook's distances) treats genes independently, so the gene axis can be cut into pieces
 that run as tasks on a ``dask.distributed`` client and are concatenated again; the steps
 that pool genes (the dispersion trend and its prior variance, independent filtering) run
-once on the gathered values. Without a client the same function runs on one chunk holding
-all genes, so the two paths execute the same code.
+once on the gathered values.
+
+Mathematically a gene's estimate does not depend on the genes it is computed with, but in
+floating point it does: BLAS picks kernels by matrix size and thread count, and NumPy sums
+a one-gene array in a different order than a many-gene one, and the vectorised iterations
+keep different genes together depending on the piece. So that the result never depends on
+the number of chunks or on the cluster, the gene axis is always cut into the same
+**blocks** of :data:`BLOCK_GENES` genes; each block runs as its own call on contiguous
+copies of its inputs with BLAS limited to one thread (when ``threadpoolctl`` is
+installed), and a chunk (one task) is a run of whole blocks. Without a client the blocks
+run one after another in this process, so both paths execute the same calls on the same
+arrays and give identical results, bit for bit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["chunk_slices", "concat_records", "map_gene_chunks"]
+__all__ = ["BLOCK_GENES", "chunk_slices", "concat_records", "gene_blocks", "map_gene_chunks"]
+
+#: Genes per block: large enough that the per-iteration overhead of the vectorised loops
+#: stays small (on airway, 64,102 genes in 16 blocks fit as fast as in one), small enough
+#: to give a cluster several tasks per worker. Changing it changes results in the last
+#: digits, so it is fixed, not an option.
+BLOCK_GENES = 4096
 
 
-def chunk_slices(n_genes: int, *, n_chunks: int) -> list[slice]:
-    """Split ``range(n_genes)`` into ``n_chunks`` contiguous, nearly equal slices."""
-    n_chunks = max(1, min(int(n_chunks), n_genes))
-    edges = np.linspace(0, n_genes, n_chunks + 1).round().astype(int)
-    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+def gene_blocks(n_genes: int, *, block_genes: int = BLOCK_GENES) -> list[slice]:
+    """Split ``range(n_genes)`` into consecutive blocks of ``block_genes`` (the last shorter)."""
+    if block_genes < 1:
+        raise ValueError(f"block_genes must be at least 1; got {block_genes}.")
+    starts = range(0, max(n_genes, 1), block_genes)
+    return [slice(a, min(a + block_genes, n_genes)) for a in starts]
 
 
-def map_gene_chunks(fn: Callable[..., Any], chunks: Sequence[dict[str, Any]], *,
-                    client: Any = None) -> list[Any]:
-    """Run ``fn(**kwargs)`` for each chunk's keyword arguments, on ``client`` if given."""
-    if client is None or len(chunks) == 1:
-        return [fn(**kw) for kw in chunks]
-    futures = [client.submit(fn, pure=False, **kw) for kw in chunks]
-    return client.gather(futures)
+def chunk_slices(n_genes: int, *, n_chunks: int, block_genes: int = BLOCK_GENES) -> list[slice]:
+    """Split ``range(n_genes)`` into at most ``n_chunks`` contiguous chunks of whole blocks.
+
+    Chunks hold nearly equal numbers of blocks; there are never more chunks than blocks.
+    """
+    blocks = gene_blocks(n_genes, block_genes=block_genes)
+    n_chunks = max(1, min(int(n_chunks), len(blocks)))
+    edges = np.linspace(0, len(blocks), n_chunks + 1).round().astype(int)
+    return [slice(blocks[a].start, blocks[b - 1].stop) for a, b in itertools.pairwise(edges)]
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Limit BLAS to one thread, so that kernels do not depend on the machine's cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - then BLAS threads follow the environment
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _run_blocks(fn: Callable[..., Any], blocks: Sequence[dict[str, Any]]) -> list[Any]:
+    """Run ``fn(**kwargs)`` for each block, in order, with one BLAS thread."""
+    with _one_blas_thread():
+        return [fn(**kw) for kw in blocks]
+
+
+def map_gene_chunks(fn: Callable[..., Any], blocks: Sequence[dict[str, Any]], *,
+                    n_chunks: int = 1, client: Any = None) -> list[Any]:
+    """Run ``fn(**kwargs)`` for each block's keyword arguments; one result per block.
+
+    The blocks are grouped into ``n_chunks`` contiguous tasks on ``client`` when one is
+    given; without a client they run here. Either way each block is one call of ``fn``
+    on the same arrays, so the results are the same.
+    """
+    n_chunks = max(1, min(int(n_chunks), len(blocks)))
+    if client is None or n_chunks == 1:
+        return _run_blocks(fn, blocks)
+    edges = np.linspace(0, len(blocks), n_chunks + 1).round().astype(int)
+    futures = [client.submit(_run_blocks, fn, list(blocks[a:b]), pure=False)
+               for a, b in itertools.pairwise(edges)]
+    return [part for parts in client.gather(futures) for part in parts]
 
 
 def concat_records(parts: Sequence[Any], *, gene_axis: dict[str, int],

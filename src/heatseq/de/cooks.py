@@ -40,7 +40,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import f as f_dist
+from scipy.special import fdtri
 
 from heatseq.de.glm import GLMFit, fit_nb_glm
 from heatseq.errors import InputError
@@ -240,7 +240,7 @@ def cooks_cutoff_default(m: int, p: int) -> float:
         raise InputError(f"m and p must be positive; got m={m}, p={p}.")
     if m <= p:
         return float("inf")
-    return float(f_dist.ppf(0.99, p, m - p))
+    return float(fdtri(p, m - p, 0.99))
 
 
 def max_cooks(

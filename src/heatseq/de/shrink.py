@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from heatseq.de.apeglm import apeglm_prior_variance, cauchy_scale, nb_posterior_mode
 from heatseq.errors import InputError
@@ -354,7 +354,7 @@ def beta_prior_variance(mle_beta_log2: np.ndarray, *, base_mean: np.ndarray,
     bm = _per_gene(base_mean, b.shape[0], "base_mean")
     trend = _per_gene(dispersion_trend, b.shape[0], "dispersion_trend")
     weights = 1.0 / (1.0 / bm + trend)
-    z = norm.ppf(1.0 - upper_quantile / 2.0)
+    z = ndtri(1.0 - upper_quantile / 2.0)
     out = np.empty(b.shape[1])
     for j in range(b.shape[1]):  # loop over coefficients, vectorised over genes
         col = b[:, j]

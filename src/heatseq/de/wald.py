@@ -24,8 +24,7 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
-from scipy.stats import t as t_dist
+from scipy.special import ndtr, stdtr
 
 from heatseq.de.glm import GLMFit
 from heatseq.errors import DesignError, InputError
@@ -88,7 +87,7 @@ def _check_contrast(contrast: np.ndarray, p: int) -> np.ndarray:
 
 def _upper_tail(q: np.ndarray, use_t: bool, df) -> np.ndarray:
     if use_t:
-        return t_dist.sf(q, df)
+        return stdtr(df, -q)
     return ndtr(-q)
 
 

@@ -7,7 +7,9 @@ import os
 import shutil
 import statistics
 import subprocess
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -21,12 +23,16 @@ class Run:
 
 
 def run_once(name: str, cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    # stderr goes to a file, not a pipe: a chatty child cannot fill the pipe and block
+    with tempfile.TemporaryFile() as err_file:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_file,
+                                env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: tell Popen
+        err_file.seek(0)
+        err = err_file.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         print(f"  [{name}] exit {code}: {err.strip()[-800:]}")
@@ -34,8 +40,15 @@ def run_once(name: str, cmd: list[str], *, env: dict[str, str] | None = None) ->
 
 
 def run_median(name: str, cmd: list[str], *, repeats: int = 3,
-               env: dict[str, str] | None = None) -> Run:
-    runs = [run_once(name, cmd, env=env) for _ in range(repeats)]
+               env: dict[str, str] | None = None,
+               after: Callable[[Run], None] | None = None) -> Run:
+    """Median wall and CPU seconds of ``repeats`` runs, maximum peak memory; ``after`` is
+    called with each run as it finishes (e.g. to collect what the run wrote)."""
+    runs = []
+    for _ in range(repeats):
+        runs.append(run_once(name, cmd, env=env))
+        if after is not None:
+            after(runs[-1])
     ok = [r for r in runs if r.returncode == 0] or runs
     return Run(name, statistics.median(r.wall_s for r in ok), statistics.median(r.cpu_s for r in ok),
                max(r.peak_mb for r in ok), ok[0].returncode)

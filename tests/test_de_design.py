@@ -55,7 +55,7 @@ _NAMES = pd.read_csv(CASES / "coef_names.tsv", sep="\t", keep_default_na=False)
 _MATRICES = pd.read_csv(CASES / "model_matrices.tsv.gz", sep="\t")
 
 
-@pytest.mark.parametrize("case", _FORMULAS.itertuples(index=False), ids=lambda c: c.formula)
+@pytest.mark.parametrize("case", list(_FORMULAS.itertuples(index=False)), ids=lambda c: c.formula)
 def test_model_matrix_equals_r_model_matrix(case):
     samples = pd.read_csv(CASES / "samples.csv", index_col=0)
     # a plain numeric column of whole numbers is continuous, with a warning (as DESeq2's message)

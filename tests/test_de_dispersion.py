@@ -380,3 +380,12 @@ def test_errors(rng: np.random.Generator) -> None:
                         disp_fit=np.ones(20), disp_prior_var=1.0, var_log_disp_ests=1.0)
     with pytest.raises(InputError, match="No gene-wise dispersion estimate is above"):
         dispersion_prior_variance(np.full(5, 1e-8), np.ones(5), n_samples=6, n_coefs=2)
+
+
+def test_shipped_simulated_densities_equal_a_fresh_simulation():
+    from heatseq.de import _rsim
+
+    _rsim._simulated_densities.cache_clear()
+    for df in (1, 2, 3):
+        shipped = _rsim._simulated_densities(df)
+        np.testing.assert_array_equal(shipped, _rsim.compute_simulated_densities(df))

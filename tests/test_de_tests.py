@@ -17,7 +17,6 @@ import functools
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.stats import chi2, nbinom, norm
 
@@ -43,42 +42,10 @@ from heatseq.de.glm import fit_nb_glm
 from heatseq.de.lrt import lrt_from_fits, lrt_test
 from heatseq.de.wald import contrast_all_zero, contrast_samples, wald_test
 from heatseq.errors import DesignError, InputError
+from r_reference import SPEC, design_matrix, load
 
 DATA = Path(__file__).parent / "data"
 
-SPEC = {
-    "airway": (["cell", "dex"], "dex", "trt", "untrt"),
-    "bottomly": (["batch", "strain"], "strain", "DBA/2J", "C57BL/6J"),
-    "marioni_kidney_liver": (["condition"], "condition", "Liver", "Kidney"),
-    "tcga_brca_paired": (["condition"], "condition", "tumor", "normal"),
-}
-
-
-def design_matrix(samples: pd.DataFrame, terms: list[str], reference: dict) -> pd.DataFrame:
-    """R's model.matrix with treatment coding: levels sorted, the reference level first."""
-    cols = {"Intercept": np.ones(len(samples))}
-    for term in terms:
-        values = samples[term].astype(str)
-        levels = sorted(values.unique())
-        if term in reference:
-            levels.remove(reference[term])
-            levels.insert(0, reference[term])
-        for level in levels[1:]:
-            cols[f"{term}{level}"] = (values == level).to_numpy(float)
-    return pd.DataFrame(cols, index=samples.index)
-
-
-@functools.cache
-def load(name: str):
-    terms, factor, _num, den = SPEC[name]
-    folder = DATA / name
-    samples = pd.read_csv(folder / "samples.csv", dtype=str).set_index("sample")
-    counts = pd.read_csv(folder / "counts.tsv.gz", sep="\t", index_col=0)[samples.index]
-    sf = pd.read_csv(folder / "sizefactors_R.tsv", sep="\t", index_col=0)["sizeFactor"]
-    disp = pd.read_csv(folder / "dispersions_R.tsv.gz", sep="\t", index_col=0).loc[counts.index]
-    ref = pd.read_csv(folder / "deseq2_R.tsv.gz", sep="\t", index_col=0).loc[counts.index]
-    x = design_matrix(samples, terms, {factor: den})
-    return counts.T.to_numpy(float), samples, sf.loc[samples.index].to_numpy(), disp, ref, x
 
 
 @functools.cache

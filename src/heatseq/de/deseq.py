@@ -38,11 +38,11 @@ from heatseq.de.dispersion import (
     Dispersions,
     GeneWiseDispersions,
     MAPDispersions,
-    dispersion_prior_variance,
+    dispersions_from_gene_wise,
     gene_wise_dispersions,
     map_dispersions,
 )
-from heatseq.de.dispersion_trend import FitType, fit_dispersion_trend
+from heatseq.de.dispersion_trend import FitType
 from heatseq.de.glm import GLMFit, fit_nb_glm
 from heatseq.de.sizefactors import size_factors as _median_ratio_size_factors
 from heatseq.errors import DesignError, InputError
@@ -391,21 +391,13 @@ def _size_factors(counts: np.ndarray, choice: object, samples: pd.Index) -> tupl
 
 def _dispersions(counts: np.ndarray, x: np.ndarray, sf: np.ndarray, *, fit_type: str,
                  chunks: _Chunks) -> tuple[Dispersions, list[str]]:
-    """``estimateDispersions`` with its gene-wise steps on chunks."""
+    """``estimateDispersions`` with its gene-wise steps on gene blocks."""
     gw = chunks.genewise(counts, x, sf)
-    trend = fit_dispersion_trend(gw.base_mean, gw.disp_gene_est, fit_type=fit_type)  # type: ignore[arg-type]
-    disp_fit = np.where(gw.all_zero, np.nan, trend(np.where(gw.all_zero, 1.0, gw.base_mean)))
-    prior_var, var_log = dispersion_prior_variance(gw.disp_gene_est, disp_fit,
-                                                   n_samples=x.shape[0], n_coefs=x.shape[1])
-    mp = chunks.map(counts, x, gw, disp_fit, prior_var, var_log)
-    d = Dispersions(
-        base_mean=gw.base_mean, base_var=gw.base_var, all_zero=gw.all_zero,
-        disp_gene_est=gw.disp_gene_est, disp_gene_iter=gw.disp_gene_iter, disp_fit=disp_fit,
-        dispersion=mp.dispersion, disp_map=mp.disp_map, disp_outlier=mp.disp_outlier,
-        disp_map_iter=mp.disp_iter, fit_type=trend.fit_type,
-        trend_coefficients=trend.coefficients, disp_prior_var=float(max(prior_var, 0.0)),
-        var_log_disp_ests=float(var_log), trend=trend, notes=tuple(trend.notes))
-    return d, list(trend.notes)
+    d = dispersions_from_gene_wise(
+        counts, design=x, gene_wise=gw, fit_type=fit_type,  # type: ignore[arg-type]
+        map_runner=lambda fit, prior_var, var_log: chunks.map(counts, x, gw, fit, prior_var,
+                                                               var_log))
+    return d, list(d.notes)
 
 
 def _refit_dispersions(counts: np.ndarray, x: np.ndarray, sf: np.ndarray, disp: Dispersions,

@@ -35,6 +35,7 @@ one entry per gene, NaN for genes whose counts are all zero.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,7 @@ __all__ = [
     "MAPDispersions",
     "dispersion_function",
     "dispersion_prior_variance",
+    "dispersions_from_gene_wise",
     "estimate_dispersions",
     "fit_dispersion_trend",
     "gene_wise_dispersions",
@@ -485,24 +487,49 @@ def estimate_dispersions(counts: np.ndarray, *, design: object, size_factors: np
     factors = {"size_factors": sf} if sf.ndim == 1 else {"normalization_factors": sf}
     gw = gene_wise_dispersions(k, design=design, min_disp=min_disp, kappa_0=kappa_0,
                                disp_tol=disp_tol, maxit=maxit, **factors)
+    return dispersions_from_gene_wise(k, design=design, gene_wise=gw, fit_type=fit_type,
+                                      min_disp=min_disp, kappa_0=kappa_0, disp_tol=disp_tol,
+                                      maxit=maxit)
+
+
+MapRunner = Callable[[np.ndarray, float, float], MAPDispersions]
+
+
+def dispersions_from_gene_wise(counts: np.ndarray, *, design: object,
+                               gene_wise: GeneWiseDispersions, fit_type: FitType = "parametric",
+                               min_disp: float = 1e-8, kappa_0: float = 1.0,
+                               disp_tol: float = 1e-6, maxit: int = 100,
+                               map_runner: MapRunner | None = None) -> Dispersions:
+    """The trend, prior variance and MAP steps after the gene-wise estimates.
+
+    ``map_runner(disp_fit, disp_prior_var, var_log_disp_ests)`` runs the (gene-wise) MAP
+    step; by default :func:`map_dispersions` on all genes at once. :func:`heatseq.de.deseq`
+    passes one that runs it on gene blocks, locally or on a Dask cluster.
+    """
+    _check_option("fit_type", fit_type, FIT_TYPES)
+    k = _as_counts(counts)
+    gw = gene_wise
     x = _design_array(design, k.shape[0])
     trend = fit_dispersion_trend(gw.base_mean, gw.disp_gene_est, fit_type=fit_type,
                                  min_disp=min_disp)
     disp_fit = np.where(gw.all_zero, np.nan, trend(np.where(gw.all_zero, 1.0, gw.base_mean)))
-    notes = list(trend.notes)
     prior_var, var_log = dispersion_prior_variance(gw.disp_gene_est, disp_fit,
                                                    n_samples=x.shape[0], n_coefs=x.shape[1],
                                                    min_disp=min_disp)
-    mp = map_dispersions(k, design=x, mu=gw.mu, disp_gene_est=gw.disp_gene_est,
-                         disp_fit=disp_fit, disp_prior_var=prior_var, var_log_disp_ests=var_log,
-                         min_disp=min_disp, kappa_0=kappa_0, disp_tol=disp_tol, maxit=maxit)
+    if map_runner is None:
+        mp = map_dispersions(k, design=x, mu=gw.mu, disp_gene_est=gw.disp_gene_est,
+                             disp_fit=disp_fit, disp_prior_var=prior_var,
+                             var_log_disp_ests=var_log, min_disp=min_disp, kappa_0=kappa_0,
+                             disp_tol=disp_tol, maxit=maxit)
+    else:
+        mp = map_runner(disp_fit, float(prior_var), float(var_log))
     return Dispersions(
         base_mean=gw.base_mean, base_var=gw.base_var, all_zero=gw.all_zero,
         disp_gene_est=gw.disp_gene_est, disp_gene_iter=gw.disp_gene_iter, disp_fit=disp_fit,
         dispersion=mp.dispersion, disp_map=mp.disp_map, disp_outlier=mp.disp_outlier,
         disp_map_iter=mp.disp_iter, fit_type=trend.fit_type,
         trend_coefficients=trend.coefficients, disp_prior_var=float(prior_var),
-        var_log_disp_ests=float(var_log), trend=trend, notes=tuple(notes))
+        var_log_disp_ests=float(var_log), trend=trend, notes=tuple(trend.notes))
 
 
 def dispersion_function(d: Dispersions) -> DispersionTrend:

@@ -14,6 +14,7 @@ Gene-wise steps run on gene chunks (:mod:`heatseq.de._parallel`): pass a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -30,6 +31,7 @@ from heatseq.de.cooks import (
     cooks_distance,
     max_cooks,
     n_or_more_in_cell,
+    refit_genes,
     replace_outliers,
 )
 from heatseq.de.design import Design, design_matrix
@@ -333,8 +335,7 @@ def deseq(dataset: Dataset, *, design: str, reference: Mapping[str, str] | None 
             counts_fit = rep.counts
             base_mean = (counts_fit / sf[:, None]).mean(axis=0)
             disp = _refit_dispersions(counts_fit, x, sf, disp, refit)
-            sub_fit, _ = _glm_task(counts_fit[:, refit], x, sf, disp.dispersion[refit], False)
-            glm = _merge_fit(glm, sub_fit, refit)
+            glm = refit_genes(glm, counts_fit, genes=refit, dispersions=disp.dispersion)
             maxc = max_cooks(cooks, design=x, replaceable=rep.replaceable)
             replaced = rep.replace.copy()
             notes.append(f"{int(refit.sum()):,} genes had outlier counts (Cook's distance above "
@@ -411,7 +412,7 @@ def _refit_dispersions(counts: np.ndarray, x: np.ndarray, sf: np.ndarray, disp: 
                          disp_prior_var=max(disp.disp_prior_var, PRIOR_VAR_FLOOR)
                          if x.shape[0] > x.shape[1] else disp.disp_prior_var,
                          var_log_disp_ests=disp.var_log_disp_ests)
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     for name, new in (("base_mean", gw.base_mean), ("base_var", gw.base_var),
                       ("disp_gene_est", gw.disp_gene_est), ("disp_gene_iter", gw.disp_gene_iter),
                       ("disp_fit", fit), ("dispersion", mp.dispersion), ("disp_map", mp.disp_map),
@@ -419,22 +420,4 @@ def _refit_dispersions(counts: np.ndarray, x: np.ndarray, sf: np.ndarray, disp: 
         arr = np.array(getattr(disp, name), copy=True)
         arr[genes] = new
         arrays[name] = arr
-    import dataclasses
-
     return dataclasses.replace(disp, **arrays)
-
-
-def _merge_fit(fit: GLMFit, sub: GLMFit, genes: np.ndarray) -> GLMFit:
-    import dataclasses
-
-    changes = {}
-    for f in dataclasses.fields(GLMFit):
-        if f.name in _GLM_SHARED:
-            continue
-        new = np.array(getattr(fit, f.name), copy=True)
-        if _GLM_GENE_AXIS.get(f.name) == 1:
-            new[:, genes] = getattr(sub, f.name)
-        else:
-            new[genes] = getattr(sub, f.name)
-        changes[f.name] = new
-    return dataclasses.replace(fit, **changes)

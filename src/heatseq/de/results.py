@@ -163,7 +163,8 @@ def results(fit: DESeqFit, *, contrast: Contrast | None = None, alpha: float = 0
         zero_samples = col.isin([contrast[1], contrast[2]]).to_numpy()
     else:
         zero_samples = contrast_samples(design.values, c)
-    zero = contrast_all_zero(fit.dataset.counts.to_numpy(dtype=float), samples=zero_samples)
+    raw = fit.dataset.counts.to_numpy(dtype=float)  # counts(dds): original, not replaced
+    zero = contrast_all_zero(raw, samples=zero_samples)
 
     if fit.test == "lrt":
         assert fit.reduced_glm is not None
@@ -189,7 +190,7 @@ def results(fit: DESeqFit, *, contrast: Contrast | None = None, alpha: float = 0
     if cutoff is not None:
         two_group = len(design.terms) == 1 and len(design.factors) == 1 and \
             len(next(iter(design.factors.values()))) == 2
-        out = cooks_outliers(fit.max_cooks, cutoff=cutoff, counts=fit.dataset.counts.to_numpy(float),
+        out = cooks_outliers(fit.max_cooks, cutoff=cutoff, counts=raw,
                              cooks=fit.cooks, two_group_design=two_group)
         pvalue[out] = np.nan
     nz = fit.now_zero
@@ -212,7 +213,7 @@ def results(fit: DESeqFit, *, contrast: Contrast | None = None, alpha: float = 0
     shr_lfc = np.full(len(table), np.nan)
     shr_se = np.full(len(table), np.nan)
     if shrink != "none":
-        shr_lfc, shr_se, shrink_notes = _shrink(fit, contrast, c, method=shrink)
+        shr_lfc, shr_se, shrink_notes = _shrink(fit, contrast, c, counts=raw, method=shrink)
         notes.extend(shrink_notes)
     table["log2FoldChange_shrunk"] = shr_lfc
     table["lfcSE_shrunk"] = shr_se
@@ -235,7 +236,7 @@ def _contrast_name(contrast: Any, design: Any) -> str:
     return " ".join(f"{w:+g}*{n}" for w, n in zip(c, design.coef_names, strict=True) if w)
 
 
-def _shrink(fit: DESeqFit, contrast: Any, c: np.ndarray, *, method: str
+def _shrink(fit: DESeqFit, contrast: Any, c: np.ndarray, *, counts: np.ndarray, method: str
             ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Shrunk LFC of the contrast; needs it to be one coefficient, so a contrast of two
     levels that is not already a coefficient is made one by refitting with the contrast's
@@ -260,7 +261,6 @@ def _shrink(fit: DESeqFit, contrast: Any, c: np.ndarray, *, method: str
                      f"reference level of {factor!r}.")
     coef = int(nonzero[0])
     sf = fit.size_factors.to_numpy()
-    counts = fit.dataset.counts.to_numpy(dtype=float)  # lfcShrink uses counts(dds), not replaced
     if method == "apeglm":
         res = shrink_apeglm(counts, design=design.values, coef=coef,
                             dispersions=fit.dispersions.dispersion, mle_beta=glm.beta,

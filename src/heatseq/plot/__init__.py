@@ -4,10 +4,13 @@
 - :func:`sample_heatmap`: sample-to-sample distances or correlations, same engine.
 - :func:`save_figure`: PNG (300 dpi), SVG or PDF, written atomically.
 - :func:`level_colors`: the fixed colours of sample-sheet levels, shared by every figure.
+- :func:`volcano`, :func:`ma_plot`: a DE result's volcano and MA plots;
+  :func:`volcano_html`, :func:`ma_html`: their interactive, self-contained HTML versions.
 """
 
 from heatseq.plot.heatmap import FIGURE_FORMATS, heatmap, sample_heatmap, save_figure
 from heatseq.plot.palettes import PALETTES, level_colors
+from heatseq.plot.volcano import GROUP_COLORS, ma_html, ma_plot, volcano, volcano_html
 
-__all__ = ["FIGURE_FORMATS", "PALETTES", "heatmap", "level_colors", "sample_heatmap",
-           "save_figure"]
+__all__ = ["FIGURE_FORMATS", "GROUP_COLORS", "PALETTES", "heatmap", "level_colors", "ma_html",
+           "ma_plot", "sample_heatmap", "save_figure", "volcano", "volcano_html"]

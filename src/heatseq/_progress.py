@@ -29,6 +29,7 @@ class Stages:
         )
         self._task = None
         self._n = len(names)
+        self._current: tuple[str, float] | None = None
 
     def __enter__(self) -> Stages:
         if self._progress is not None:
@@ -37,8 +38,27 @@ class Stages:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self._close_current()
         if self._progress is not None:
             self._progress.stop()
+
+    def start(self, name: str) -> None:
+        """End the running stage (if any) and start ``name``: for callers that report the
+        stages of a long function as it reaches them (a callback), not as ``with`` blocks."""
+        self._close_current()
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=name)
+        self._current = (name, time.perf_counter())
+
+    def _close_current(self) -> None:
+        if self._current is None:
+            return
+        name, t = self._current
+        self._current = None
+        self.timings[name] = time.perf_counter() - t
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:

@@ -199,3 +199,36 @@ def test_non_empty_outdir_needs_force(tmp_path):
     d.mkdir()
     (d / "old.txt").write_text("x")
     _bad(["run", str(counts), "--samples", str(samples), "-o", str(d)], "--force", tmp_path)
+
+
+def test_bottomly_run_takes_the_batch_into_account(tmp_path):
+    data = Path(__file__).parent / "data" / "bottomly"
+    out = tmp_path / "b"
+    r = _invoke("run", str(data / "counts.tsv.gz"), "--samples", str(data / "samples.csv"),
+                "--design", "~ batch + strain", "--contrast", "strain,DBA/2J,C57BL/6J",
+                "--heatmap-genes", "200", "--formats", "png", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    html = (out / "report.html").read_text()
+    assert "Batch was taken into account" in html
+    assert "the effect of &#x27;batch&#x27; was removed" in html
+    assert (out / "de" / "de_strain_DBA_2J_vs_C57BL_6J.tsv").is_file()
+    assert not list(out.rglob("*.svg"))
+
+
+def test_two_contrasts_and_highlighted_genes(tmp_path):
+    counts, samples = airway_files()
+    out = tmp_path / "two"
+    r = _invoke("run", str(counts), "--samples", str(samples), "--design", "~ cell + dex",
+                "--contrast", "dex,trt,untrt", "--contrast", "cell,N061011,N052611",
+                "--highlight", "dusp1,KLF15", "--heatmap-genes", "100", "--formats", "png",
+                "-o", str(out))
+    assert r.exit_code == 0, r.output
+    for stem in ("de_dex_trt_vs_untrt", "de_cell_N061011_vs_N052611"):
+        assert (out / "de" / f"{stem}.tsv").is_file()
+        assert (out / "plots" / f"{stem}.volcano.png").is_file()
+    html = (out / "report.html").read_text()
+    assert "Differential expression: dex trt vs untrt" in html
+    assert "Differential expression: cell N061011 vs N052611" in html
+    run = json.loads((out / "run.json").read_text())
+    assert run["parameters"]["contrasts"] == ["dex trt vs untrt", "cell N061011 vs N052611"]
+    assert run["parameters"]["highlight"] == ["dusp1", "KLF15"]

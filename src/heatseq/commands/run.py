@@ -27,6 +27,10 @@ def _references(given: tuple[str, ...]) -> dict[str, str]:
     return ref
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
 def _formats(text: str) -> tuple[str, ...]:
     return tuple(f.strip().lower().lstrip(".") for f in text.split(",") if f.strip())
 
@@ -60,6 +64,9 @@ _COMMON = [
                  help="At most this many DE genes (smallest padj) per DE heatmap."),
     click.option("--k", type=int, default=None,
                  help="Gene modules per heatmap (default: chosen by the silhouette criterion)."),
+    click.option("--highlight", default="",
+                 help="Genes (IDs or symbols, comma-separated) to ring and label on the volcano "
+                      "and MA plots, e.g. DUSP1,KLF15."),
     click.option("--formats", default="png,svg", show_default=True,
                  help="Figure formats, comma-separated: png, svg, pdf."),
     click.option("--force", is_flag=True, help="Write into a non-empty OUTDIR."),
@@ -92,8 +99,8 @@ def _common(fn: Any) -> Any:
 def run_command(counts: Path, samples: Path, design: str | None, contrasts: tuple[str, ...],
                 references: tuple[str, ...], fit_type: str, tx2gene: Path | None,
                 outdir: Path, organism: str, alpha: float, lfc_threshold: float, shrink: str,
-                heatmap_genes: int, de_heatmap_genes: int, k: int | None, formats: str,
-                force: bool) -> None:
+                heatmap_genes: int, de_heatmap_genes: int, k: int | None, highlight: str,
+                formats: str, force: bool) -> None:
     """The whole analysis of COUNTS: QC, DE, heatmaps, volcano/MA plots and report.html."""
     from heatseq.workflow.plan import parse_contrast
 
@@ -104,7 +111,7 @@ def run_command(counts: Path, samples: Path, design: str | None, contrasts: tupl
              lfc_threshold=lfc_threshold, shrink=shrink, fit_type=fit_type,
              heatmap_genes=heatmap_genes, de_heatmap_genes=de_heatmap_genes, k=k,
              tx2gene=tx2gene, force=force, formats=_formats(formats),
-             command=shlex.join(["heatseq", *sys.argv[1:]]))
+             highlight=_names(highlight), command=shlex.join(["heatseq", *sys.argv[1:]]))
 
 
 @cli.command("demo")
@@ -113,8 +120,8 @@ def run_command(counts: Path, samples: Path, design: str | None, contrasts: tupl
 @_common
 @user_errors
 def demo_command(outdir: Path, organism: str, alpha: float, lfc_threshold: float, shrink: str,
-                 heatmap_genes: int, de_heatmap_genes: int, k: int | None, formats: str,
-                 force: bool) -> None:
+                 heatmap_genes: int, de_heatmap_genes: int, k: int | None, highlight: str,
+                 formats: str, force: bool) -> None:
     """The full run on the bundled airway data (Himes et al. 2014: four airway smooth muscle
     cell lines, untreated and dexamethasone-treated): ``~ cell + dex``, dex trt vs untrt."""
     from heatseq.datasets import airway_files
@@ -125,4 +132,5 @@ def demo_command(outdir: Path, organism: str, alpha: float, lfc_threshold: float
              contrasts=(("dex", "trt", "untrt"),), reference=None, organism=organism,
              alpha=alpha, lfc_threshold=lfc_threshold, shrink=shrink, fit_type="parametric",
              heatmap_genes=heatmap_genes, de_heatmap_genes=de_heatmap_genes, k=k,
-             tx2gene=None, force=force, formats=_formats(formats), command="heatseq demo")
+             tx2gene=None, force=force, formats=_formats(formats),
+             highlight=_names(highlight), command="heatseq demo")

@@ -105,7 +105,7 @@ def run_analysis(counts: str | os.PathLike[str], *, samples: str | os.PathLike[s
                  heatmap_genes: int = 500, de_heatmap_genes: int = 500, k: int | None = None,
                  tx2gene: str | os.PathLike[str] | None = None, force: bool = False,
                  formats: Sequence[str] = ("png", "svg"), dpi: int = 200,
-                 command: str = "heatseq run",
+                 highlight: Sequence[str] = (), command: str = "heatseq run",
                  progress: Callable[[str], Any] | None = None) -> RunResult:
     """Run QC, differential expression, heatmaps, plots and the report into ``outdir``.
 
@@ -131,6 +131,8 @@ def run_analysis(counts: str | os.PathLike[str], *, samples: str | os.PathLike[s
         the number of gene modules (None: chosen by the silhouette criterion).
     tx2gene
         For salmon/kallisto/RSEM inputs.
+    highlight
+        Genes (IDs or symbols, any case) ringed and labelled on the volcano and MA plots.
     formats, dpi
         Figure formats (``png`` always included: the report embeds it) and PNG resolution.
     command
@@ -180,7 +182,7 @@ def run_analysis(counts: str | os.PathLike[str], *, samples: str | os.PathLike[s
             with stage("heatmaps"):
                 run.heatmap_step(n_top=heatmap_genes, n_de=de_heatmap_genes, k=k)
             with stage("plots"):
-                run.plot_step()
+                run.plot_step(highlight=tuple(highlight))
             with stage("report"):
                 params = {"design": plan.design, "design_proposed": plan.proposed,
                           "contrasts": [contrast_words(c) for c in plan.contrasts],
@@ -188,7 +190,7 @@ def run_analysis(counts: str | os.PathLike[str], *, samples: str | os.PathLike[s
                           "alpha": alpha, "lfc_threshold": lfc_threshold, "shrink": shrink,
                           "fit_type": fit_type, "heatmap_genes": heatmap_genes,
                           "de_heatmap_genes": de_heatmap_genes, "k": k,
-                          "formats": list(formats), "dpi": dpi}
+                          "highlight": list(highlight), "formats": list(formats), "dpi": dpi}
                 run.report_step(params=params, inputs=inputs, command=command,
                                 started=started)
             run.write_provenance(params=params, inputs=inputs, command=command,
@@ -305,7 +307,7 @@ class _Run:
             self.heatmaps.append(h)
             self.files.extend(h.files)
 
-    def plot_step(self) -> None:
+    def plot_step(self, *, highlight: tuple[str, ...] = ()) -> None:
         """Volcano and MA plots of each contrast (static files, interactive fragments for the
         report), with the contrast's top DE genes labelled."""
         from heatseq.plot import ma_html, ma_plot, volcano, volcano_html
@@ -313,12 +315,15 @@ class _Run:
         for res in self.results:
             stem = res.file_stem
             shrunk = "shrunk" if res.shrink != "none" else "log2FoldChange"
-            v = self.figure(volcano(res), f"plots/{stem}.volcano")
-            m = self.figure(ma_plot(res, lfc_column=shrunk), f"plots/{stem}.ma")
+            v = self.figure(volcano(res, highlight=highlight), f"plots/{stem}.volcano")
+            m = self.figure(ma_plot(res, lfc_column=shrunk, highlight=highlight),
+                            f"plots/{stem}.ma")
             self.plots[stem] = {
                 "volcano": v, "ma": m,
-                "volcano_html": volcano_html(res, element_id=f"{stem}-volcano"),
-                "ma_html": ma_html(res, lfc_column=shrunk, element_id=f"{stem}-ma"),
+                "volcano_html": volcano_html(res, highlight=highlight,
+                                             element_id=f"{stem}-volcano"),
+                "ma_html": ma_html(res, lfc_column=shrunk, highlight=highlight,
+                                   element_id=f"{stem}-ma"),
             }
 
     def qc_section(self) -> Any:

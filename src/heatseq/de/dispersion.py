@@ -15,7 +15,10 @@ This module owns the three steps of Love, Huber & Anders (2014), Genome Biology 
    Cox-Reid adjusted profile likelihood is then maximised over :math:`\\log\\alpha` by
    DESeq2's line search; a move that does not raise the likelihood by a millionth is
    undone, and genes that did not converge (or stopped after one iteration) are refitted
-   on a grid.
+   on a grid. Means, variances, the start and the linear-model means are computed in R's
+   order of operations (long double ``rowMeans``, LINPACK QR, reference-BLAS sums), so that
+   they equal R's to the last bit: where the likelihood is flat the line search's path
+   turns on such bits (see :mod:`heatseq.de._fitdisp`).
 2. **Trend** (``estimateDispersionsFit``): see :mod:`heatseq.de.dispersion_trend`.
 3. **MAP** (``estimateDispersionsMAP``). The prior on :math:`\\log\\alpha_i` is normal with
    mean :math:`\\log\\alpha_{tr}(\\bar\\mu_i)` and variance
@@ -212,10 +215,113 @@ def _check_option(name: str, value: str, valid: tuple[str, ...]) -> None:
 
 
 # --------------------------------------------------------------------------- step 1
+def _householder_qr(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Q and R of ``x`` as R's ``qr()`` (LINPACK ``dqrdc2``) and ``qr.Q`` compute them.
+
+    Householder reflections with the reference BLAS's sequential sums, multiplication by
+    the reciprocal norm (``dscal``) and ``qraux`` stored as LINPACK does. Returns None when
+    ``dqrdc2`` would pivot a column (norm below 1e-7 of its original), where the caller
+    falls back to numpy's QR.
+    """
+    a = np.array(x, dtype=np.float64, copy=True)
+    n, p = a.shape
+
+    def nrm2(v: np.ndarray) -> float:
+        acc = 0.0
+        for e in v:
+            acc += e * e
+        return float(np.sqrt(acc))
+
+    def dot(u: np.ndarray, v: np.ndarray) -> float:
+        acc = 0.0
+        for e, f in zip(u, v, strict=True):
+            acc += e * f
+        return acc
+
+    qraux = np.array([nrm2(a[:, j]) for j in range(p)])
+    orig = np.where(qraux == 0, 1.0, qraux)
+    for col in range(min(n, p)):
+        if qraux[col] < orig[col] * 1e-7 or col == n - 1:
+            return None
+        nrmxl = nrm2(a[col:, col])
+        if nrmxl == 0:
+            return None
+        if a[col, col] != 0:
+            nrmxl = float(np.copysign(nrmxl, a[col, col]))
+        a[col:, col] *= 1.0 / nrmxl
+        a[col, col] = 1.0 + a[col, col]
+        for j in range(col + 1, p):
+            t = -dot(a[col:, col], a[col:, j]) / a[col, col]
+            a[col:, j] += t * a[col:, col]
+            if qraux[j] != 0:
+                tt = max(1.0 - (abs(a[col, j]) / qraux[j]) ** 2, 0.0)
+                qraux[j] = nrm2(a[col + 1:, j]) if abs(tt) < 1e-6 else qraux[j] * np.sqrt(tt)
+        qraux[col] = a[col, col]
+        a[col, col] = -nrmxl
+    # qr.Q: apply the reflections, last first, to the first p columns of the identity
+    q = np.eye(n, p)
+    for c in range(p):
+        for j in range(min(p, n - 1) - 1, -1, -1):
+            if qraux[j] == 0:
+                continue
+            v = a[j:, j].copy()
+            v[0] = qraux[j]
+            t = -dot(v, q[j:, c]) / v[0]
+            q[j:, c] += t * v
+    return q, np.triu(a[:p, :p])
+
+
+def _seq_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` with each entry summed in index order (the reference BLAS ``dgemm``).
+
+    The inner dimension is small (samples or coefficients); the loop runs over it.
+    """
+    out = a[:, 0][:, None] * b[0][None, :]
+    for k in range(1, a.shape[1]):
+        out += a[:, k][:, None] * b[k][None, :]
+    return out
+
+
 def _linear_model_mu(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Least-squares fitted values of every column of ``y`` (samples x genes) on ``x``."""
-    q, _ = np.linalg.qr(x)
-    return q @ (q.T @ y)
+    """Least-squares fitted values of every column of ``y`` (samples x genes) on ``x``.
+
+    As DESeq2's ``linearModelMu``, ``(y' Q)(x R^-1)'`` with R's QR and the reference BLAS's
+    summation order, so that the fitted means agree with R's to the last bit: the
+    gene-wise line search can take a different path on a last-bit difference when the
+    likelihood is flat.
+    """
+    qr = _householder_qr(x)
+    if qr is None:
+        q, _ = np.linalg.qr(x)
+        return q @ (q.T @ y)
+    q, r = qr
+    p = r.shape[0]
+    rinv = np.eye(p)  # solve(R): back substitution as LAPACK's dtrsm
+    for j in range(p):
+        for k in range(p - 1, -1, -1):
+            if rinv[k, j] != 0:
+                rinv[k, j] /= r[k, k]
+                for i in range(k):
+                    rinv[i, j] -= rinv[k, j] * r[i, k]
+    x_rinv = _seq_matmul(np.asarray(x, dtype=np.float64), rinv)  # (m, p)
+    yq = _seq_matmul(q.T, y)  # (p, G): sum over samples in order
+    return _seq_matmul(x_rinv, yq)  # (m, G): sum over coefficients in order
+
+
+def _sum_in_order(a: np.ndarray, dtype: type) -> np.ndarray:
+    """Column sums of samples x genes ``a`` added in sample order in ``dtype``."""
+    acc = a[0].astype(dtype)
+    for row in a[1:]:
+        acc += row
+    return acc
+
+
+def _r_mean(v: np.ndarray) -> float:
+    """R's ``mean``: a long double sum divided by n, plus the mean of the residuals."""
+    v = np.asarray(v, dtype=np.float64)
+    s = np.cumsum(v, dtype=np.longdouble)[-1] / v.size
+    t = np.cumsum(v - s, dtype=np.longdouble)[-1]
+    return float(s + t / v.size)
 
 
 def _n_groups(x: np.ndarray) -> int:
@@ -260,26 +366,37 @@ def gene_wise_dispersions(counts: np.ndarray, *, design: object,
         raise InputError("Every gene has zero counts in every sample; there is nothing to "
                          "estimate dispersions from.")
     norm = k / nf
-    base_mean = norm.mean(axis=0)
-    base_var = norm.var(axis=0, ddof=1) if m > 1 else np.full(k.shape[1], np.nan)
+    # R's rowMeans accumulates in long double; matrixStats' rowVars in double
+    base_mean = (_sum_in_order(norm, np.longdouble) / m).astype(np.float64)
+    if m > 1:
+        dev = norm - _sum_in_order(norm, np.float64) / m
+        base_var = _sum_in_order(dev * dev, np.float64) / (m - 1)
+    else:
+        base_var = np.full(k.shape[1], np.nan)
     all_zero = k.sum(axis=0) == 0
     nz = ~all_zero
     y_nz, norm_nz, nf_nz = k[:, nz], norm[:, nz], nf[:, nz]
     bm, bv = base_mean[nz], base_var[nz]
 
     # rough starting values
-    fitted = np.maximum(1.0, _linear_model_mu(norm_nz, x))
-    rough = np.maximum((((norm_nz - fitted) ** 2 - fitted) / fitted ** 2).sum(axis=0) / (m - p), 0)
-    xim = np.mean(1.0 / nf_nz.mean(axis=1)) if normalization_factors is not None else \
-        np.mean(1.0 / nf[:, 0])
-    moments = (bv - xim * bm) / bm ** 2
+    lin_mu = _linear_model_mu(norm_nz, x)
+    fitted = np.maximum(1.0, lin_mu)
+    resid = norm_nz - fitted
+    rough_sum = _sum_in_order((resid * resid - fitted) / (fitted * fitted), np.longdouble)
+    rough = np.maximum(rough_sum.astype(np.float64) / (m - p), 0)
+    if normalization_factors is not None:  # colMeans (long double) over the genes used
+        nf_mean = nf_nz.sum(axis=1, dtype=np.longdouble) / nf_nz.shape[1]
+        xim = _r_mean(1.0 / nf_mean.astype(np.float64))
+    else:
+        xim = _r_mean(1.0 / nf[:, 0])
+    moments = (bv - xim * bm) / (bm * bm)
     max_disp = max(10.0, float(m))
     alpha_init = np.minimum(np.maximum(min_disp, np.minimum(rough, moments)), max_disp)
 
     if linear_mu is None:
         linear_mu = _n_groups(x) == p
     if linear_mu:
-        mu = _linear_model_mu(norm_nz, x) * nf_nz
+        mu = lin_mu * nf_nz
     else:
         if normalization_factors is not None:
             fit = fit_nb_glm(y_nz, design=x, normalization_factors=nf_nz,

@@ -96,7 +96,12 @@ def size_factors(counts: np.ndarray, *, method: SizeFactorMethod = "ratio") -> n
         logk = np.log(k)  # -inf where the count is 0
     if method == "ratio":
         # a gene with a zero anywhere has log geometric mean -inf and is skipped
-        log_geo = logk.mean(axis=0)
+        # R's rowMeans: a long double sum in sample order (bit-identical size factors keep
+        # the dispersion line search on R's path where the likelihood is flat)
+        acc = logk[0].astype(np.longdouble)
+        for row in logk[1:]:
+            acc += row
+        log_geo = (acc / k.shape[0]).astype(np.float64)
         usable_gene = np.isfinite(log_geo)
         if not usable_gene.any():
             raise InputError(
@@ -120,10 +125,24 @@ def size_factors(counts: np.ndarray, *, method: SizeFactorMethod = "ratio") -> n
             f"Sample {first} (0-based) has no positive count in any gene usable for size "
             "factors; remove the sample or check its counts."
         )
-    sf = np.exp(np.nanmedian(ratios, axis=1))
+    sf = np.exp(np.array([_r_median(row[~np.isnan(row)]) for row in ratios],
+                         dtype=np.longdouble)).astype(np.float64)
     if method == "poscounts":
         sf = sf / np.exp(np.mean(np.log(sf)))
     return sf
+
+
+def _r_median(v: np.ndarray) -> float:
+    """R's ``median``: the middle value, or R's ``mean`` (long double) of the two middle ones."""
+    n = v.size
+    half = n // 2
+    part = np.partition(v, [half - 1, half]) if n % 2 == 0 else np.partition(v, half)
+    if n % 2:
+        return float(part[half])
+    two = part[half - 1:half + 1].astype(np.longdouble)
+    s = (two[0] + two[1]) / 2
+    t = (two[0] - s) + (two[1] - s)
+    return float(s + t / 2)
 
 
 def normalized_counts(counts: np.ndarray, size_factors: np.ndarray) -> np.ndarray:

@@ -50,9 +50,8 @@ from heatseq.de._fitdisp import (
     dlog_posterior,
     fit_disp,
     log_posterior,
-    r_digamma,
-    r_lgamma,
 )
+from heatseq.de._rmath import r_digamma, r_lgamma
 from heatseq.de.dispersion import (
     Dispersions,
     dispersion_function,

@@ -45,6 +45,7 @@ import numpy as np
 from scipy.special import polygamma
 
 from heatseq.de._fitdisp import fit_disp, fit_disp_grid
+from heatseq.de._rmath import householder_qr, r_mean, seq_matmul, sum_in_order
 from heatseq.de._rsim import simulated_prior_variance
 from heatseq.de.dispersion_trend import (
     FIT_TYPES,
@@ -215,73 +216,6 @@ def _check_option(name: str, value: str, valid: tuple[str, ...]) -> None:
 
 
 # --------------------------------------------------------------------------- step 1
-def _householder_qr(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Q and R of ``x`` as R's ``qr()`` (LINPACK ``dqrdc2``) and ``qr.Q`` compute them.
-
-    Householder reflections with the reference BLAS's sequential sums, multiplication by
-    the reciprocal norm (``dscal``) and ``qraux`` stored as LINPACK does. Returns None when
-    ``dqrdc2`` would pivot a column (norm below 1e-7 of its original), where the caller
-    falls back to numpy's QR.
-    """
-    a = np.array(x, dtype=np.float64, copy=True)
-    n, p = a.shape
-
-    def nrm2(v: np.ndarray) -> float:
-        acc = 0.0
-        for e in v:
-            acc += e * e
-        return float(np.sqrt(acc))
-
-    def dot(u: np.ndarray, v: np.ndarray) -> float:
-        acc = 0.0
-        for e, f in zip(u, v, strict=True):
-            acc += e * f
-        return acc
-
-    qraux = np.array([nrm2(a[:, j]) for j in range(p)])
-    orig = np.where(qraux == 0, 1.0, qraux)
-    for col in range(min(n, p)):
-        if qraux[col] < orig[col] * 1e-7 or col == n - 1:
-            return None
-        nrmxl = nrm2(a[col:, col])
-        if nrmxl == 0:
-            return None
-        if a[col, col] != 0:
-            nrmxl = float(np.copysign(nrmxl, a[col, col]))
-        a[col:, col] *= 1.0 / nrmxl
-        a[col, col] = 1.0 + a[col, col]
-        for j in range(col + 1, p):
-            t = -dot(a[col:, col], a[col:, j]) / a[col, col]
-            a[col:, j] += t * a[col:, col]
-            if qraux[j] != 0:
-                tt = max(1.0 - (abs(a[col, j]) / qraux[j]) ** 2, 0.0)
-                qraux[j] = nrm2(a[col + 1:, j]) if abs(tt) < 1e-6 else qraux[j] * np.sqrt(tt)
-        qraux[col] = a[col, col]
-        a[col, col] = -nrmxl
-    # qr.Q: apply the reflections, last first, to the first p columns of the identity
-    q = np.eye(n, p)
-    for c in range(p):
-        for j in range(min(p, n - 1) - 1, -1, -1):
-            if qraux[j] == 0:
-                continue
-            v = a[j:, j].copy()
-            v[0] = qraux[j]
-            t = -dot(v, q[j:, c]) / v[0]
-            q[j:, c] += t * v
-    return q, np.triu(a[:p, :p])
-
-
-def _seq_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` with each entry summed in index order (the reference BLAS ``dgemm``).
-
-    The inner dimension is small (samples or coefficients); the loop runs over it.
-    """
-    out = a[:, 0][:, None] * b[0][None, :]
-    for k in range(1, a.shape[1]):
-        out += a[:, k][:, None] * b[k][None, :]
-    return out
-
-
 def _linear_model_mu(y: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Least-squares fitted values of every column of ``y`` (samples x genes) on ``x``.
 
@@ -290,7 +224,7 @@ def _linear_model_mu(y: np.ndarray, x: np.ndarray) -> np.ndarray:
     gene-wise line search can take a different path on a last-bit difference when the
     likelihood is flat.
     """
-    qr = _householder_qr(x)
+    qr = householder_qr(x)
     if qr is None:
         q, _ = np.linalg.qr(x)
         return q @ (q.T @ y)
@@ -303,25 +237,9 @@ def _linear_model_mu(y: np.ndarray, x: np.ndarray) -> np.ndarray:
                 rinv[k, j] /= r[k, k]
                 for i in range(k):
                     rinv[i, j] -= rinv[k, j] * r[i, k]
-    x_rinv = _seq_matmul(np.asarray(x, dtype=np.float64), rinv)  # (m, p)
-    yq = _seq_matmul(q.T, y)  # (p, G): sum over samples in order
-    return _seq_matmul(x_rinv, yq)  # (m, G): sum over coefficients in order
-
-
-def _sum_in_order(a: np.ndarray, dtype: type) -> np.ndarray:
-    """Column sums of samples x genes ``a`` added in sample order in ``dtype``."""
-    acc = a[0].astype(dtype)
-    for row in a[1:]:
-        acc += row
-    return acc
-
-
-def _r_mean(v: np.ndarray) -> float:
-    """R's ``mean``: a long double sum divided by n, plus the mean of the residuals."""
-    v = np.asarray(v, dtype=np.float64)
-    s = np.cumsum(v, dtype=np.longdouble)[-1] / v.size
-    t = np.cumsum(v - s, dtype=np.longdouble)[-1]
-    return float(s + t / v.size)
+    x_rinv = seq_matmul(np.asarray(x, dtype=np.float64), rinv)  # (m, p)
+    yq = seq_matmul(q.T, y)  # (p, G): sum over samples in order
+    return seq_matmul(x_rinv, yq)  # (m, G): sum over coefficients in order
 
 
 def _n_groups(x: np.ndarray) -> int:
@@ -367,10 +285,10 @@ def gene_wise_dispersions(counts: np.ndarray, *, design: object,
                          "estimate dispersions from.")
     norm = k / nf
     # R's rowMeans accumulates in long double; matrixStats' rowVars in double
-    base_mean = (_sum_in_order(norm, np.longdouble) / m).astype(np.float64)
+    base_mean = (sum_in_order(norm, np.longdouble) / m).astype(np.float64)
     if m > 1:
-        dev = norm - _sum_in_order(norm, np.float64) / m
-        base_var = _sum_in_order(dev * dev, np.float64) / (m - 1)
+        dev = norm - sum_in_order(norm, np.float64) / m
+        base_var = sum_in_order(dev * dev, np.float64) / (m - 1)
     else:
         base_var = np.full(k.shape[1], np.nan)
     all_zero = k.sum(axis=0) == 0
@@ -382,13 +300,13 @@ def gene_wise_dispersions(counts: np.ndarray, *, design: object,
     lin_mu = _linear_model_mu(norm_nz, x)
     fitted = np.maximum(1.0, lin_mu)
     resid = norm_nz - fitted
-    rough_sum = _sum_in_order((resid * resid - fitted) / (fitted * fitted), np.longdouble)
+    rough_sum = sum_in_order((resid * resid - fitted) / (fitted * fitted), np.longdouble)
     rough = np.maximum(rough_sum.astype(np.float64) / (m - p), 0)
     if normalization_factors is not None:  # colMeans (long double) over the genes used
         nf_mean = nf_nz.sum(axis=1, dtype=np.longdouble) / nf_nz.shape[1]
-        xim = _r_mean(1.0 / nf_mean.astype(np.float64))
+        xim = r_mean(1.0 / nf_mean.astype(np.float64))
     else:
-        xim = _r_mean(1.0 / nf[:, 0])
+        xim = r_mean(1.0 / nf[:, 0])
     moments = (bv - xim * bm) / (bm * bm)
     max_disp = max(10.0, float(m))
     alpha_init = np.minimum(np.maximum(min_disp, np.minimum(rough, moments)), max_disp)

@@ -27,6 +27,7 @@ from typing import Literal
 
 import numpy as np
 
+from heatseq.de._rmath import r_median
 from heatseq.errors import InputError
 
 __all__ = ["normalized_counts", "size_factors"]
@@ -125,24 +126,11 @@ def size_factors(counts: np.ndarray, *, method: SizeFactorMethod = "ratio") -> n
             f"Sample {first} (0-based) has no positive count in any gene usable for size "
             "factors; remove the sample or check its counts."
         )
-    sf = np.exp(np.array([_r_median(row[~np.isnan(row)]) for row in ratios],
+    sf = np.exp(np.array([r_median(row[~np.isnan(row)]) for row in ratios],
                          dtype=np.longdouble)).astype(np.float64)
     if method == "poscounts":
         sf = sf / np.exp(np.mean(np.log(sf)))
     return sf
-
-
-def _r_median(v: np.ndarray) -> float:
-    """R's ``median``: the middle value, or R's ``mean`` (long double) of the two middle ones."""
-    n = v.size
-    half = n // 2
-    part = np.partition(v, [half - 1, half]) if n % 2 == 0 else np.partition(v, half)
-    if n % 2:
-        return float(part[half])
-    two = part[half - 1:half + 1].astype(np.longdouble)
-    s = (two[0] + two[1]) / 2
-    t = (two[0] - s) + (two[1] - s)
-    return float(s + t / 2)
 
 
 def normalized_counts(counts: np.ndarray, size_factors: np.ndarray) -> np.ndarray:

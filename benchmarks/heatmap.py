@@ -11,7 +11,8 @@
    tool reads the same gzipped TSV and draws no row names. Prints wall time, CPU time, peak
    memory (the kernel's maxrss of each finished process), the ratios against heatseq with
    the targets (>= 2x faster than seaborn, >= 5x faster than pheatmap), and where heatseq's
-   time goes (read + transform, distances, linkage, modules, drawing, saving, start-up).
+   time goes, wall and CPU seconds per stage (read + transform, distances, linkage, modules,
+   drawing, saving, start-up), from heatseq's ``--timings-file``.
 2. 60,000 x 100 with Ward linkage (``ward.D2``; heatseq uses fastcluster's memory-saving
    ``linkage_vector``, no distance matrix): heatseq must finish within 4 GB; the peers run
    with the same method under a time limit and a 12 GB address-space limit, and their
@@ -113,23 +114,33 @@ def _peers(matrix: Path, folder: Path, *, method_py: str, method_r: str, repeats
     return runs
 
 
-def _breakdown(timings_file: Path, wall: float) -> None:
+def _breakdown(timings_file: Path, wall: float, cpu_total: float) -> None:
     steps = json.loads(timings_file.read_text())
+    cpu = steps.pop("cpu", {})
     total = steps.pop("total", sum(steps.values()))
+    cluster_cpu = cpu.get("select+cluster", 0.0)
     groups = {
-        "read + transform": steps.get("read+transform", 0.0) + steps.get("select", 0.0),
-        "scale": steps.get("scale", 0.0),
-        "distances": steps.get("distances", 0.0),
-        "linkage": steps.get("linkage", 0.0),
-        "leaf order + modules": steps.get("order", 0.0) + steps.get("modules", 0.0),
-        "drawing (build the figure)": steps.get("draw", 0.0),
-        "saving (render + PNG)": steps.get("save", 0.0),
-        "start-up, imports, writing tables": max(wall - total, 0.0) + max(
-            total - sum(steps.values()), 0.0),
+        "read + transform + gene symbols": (steps.get("read+transform", 0.0) + steps.get("select", 0.0),
+                             cpu.get("read+transform", 0.0)),
+        "scale": (steps.get("scale", 0.0), None),
+        "distances": (steps.get("distances", 0.0), cpu.get("distances")),
+        "linkage": (steps.get("linkage", 0.0), cpu.get("linkage")),
+        "leaf order + modules": (steps.get("order", 0.0) + steps.get("modules", 0.0),
+                                 cluster_cpu - cpu.get("distances", 0.0)
+                                 - cpu.get("linkage", 0.0) if cpu else None),
+        "drawing (build the figure)": (steps.get("draw", 0.0), cpu.get("draw")),
+        "saving (render + PNG)": (steps.get("save", 0.0), cpu.get("save")),
+        "start-up, imports, writing tables": (
+            max(wall - total, 0.0) + max(total - sum(steps.values()), 0.0),
+            cpu.get("start-up", 0.0) + cpu.get("tables", 0.0) + max(
+                cpu_total - cpu.get("total", cpu_total), 0.0) if cpu else None),
     }
-    print(f"where heatseq's time goes (one run, {wall:.1f} s wall):")
-    for name, sec in groups.items():
-        print(f"  {name:<36}{sec:>8.2f} s {100 * sec / wall:>5.0f}%")
+    print(f"where heatseq's time goes (one run, {wall:.1f} s wall, {cpu_total:.1f} s CPU of the "
+          "process and its BLAS threads; the CPU of scale is counted in leaf order + modules):")
+    print(f"  {'stage':<36}{'wall s':>8} {'%':>5} {'cpu s':>8}")
+    for name, (sec, cpu_sec) in groups.items():
+        c = f"{cpu_sec:>8.2f}" if cpu_sec is not None else f"{'':>8}"
+        print(f"  {name:<36}{sec:>8.2f} {100 * sec / wall:>5.0f} {c}")
 
 
 def _verdict(runs: list[Run], name: str, target: float) -> None:
@@ -168,7 +179,7 @@ def _case(title: str, matrix: Path, folder: Path, *, method: str, method_py: str
             if r.returncode in (-9, 137):
                 print(f"  {r.name}: killed at the {peer_timeout} s limit")
     if hs.returncode == 0 and timings.exists():
-        _breakdown(timings, hs.wall_s)
+        _breakdown(timings, hs.wall_s, hs.cpu_s)
     if memory_limit_gb is not None:
         ok = hs.returncode == 0 and hs.peak_mb <= memory_limit_gb * 1024
         print(f"  heatseq peak memory {hs.peak_mb:,.0f} MB (limit {memory_limit_gb:g} GB: "

@@ -112,7 +112,8 @@ def test_result_fields(three_modules):
     c = cluster(three_modules, caption_prefix="60 of 1,000 genes (top variance)",
                 timings={"select": 0.5})
     assert c.caption == "60 of 1,000 genes (top variance); row z-scores; euclidean, complete linkage"
-    assert set(c.timings) == {"select", "scale", "distances", "linkage", "order", "modules"}
+    assert set(c.timings) == {"select", "scale", "distances", "linkage", "order", "modules",
+                              "cpu_distances", "cpu_linkage"}
     assert c.timings["select"] == 0.5
     assert c.params["method"] == "complete" and c.params["scale"] == "row"
     assert c.values.index.equals(three_modules.index)  # original order kept

@@ -211,7 +211,7 @@ def cluster(values: pd.DataFrame, *, samples: pd.DataFrame | None = None, scale:
 
     row_link = col_link = None
     row_ids = v.index
-    for key in ("distances", "linkage"):
+    for key in ("distances", "linkage", "cpu_distances", "cpu_linkage"):
         t.setdefault(key, 0.0)
     do_rows = cluster_rows and n_genes >= 2
     if cluster_rows and n_genes < 2:
@@ -296,8 +296,5 @@ def cluster(values: pd.DataFrame, *, samples: pd.DataFrame | None = None, scale:
 
 def _algorithm(n: int, metric: str, method: str, max_gb: float) -> str:
     """The row algorithm in words, for params (and the benchmark's printout)."""
-    fc = lk.FASTCLUSTER_METHOD[method]
-    if lk.matrix_gb(n) > max_gb:
-        return f"fastcluster.linkage_vector({fc!r}), no distance matrix"
-    how = "scipy pdist cityblock" if metric == "manhattan" else f"blocked BLAS {metric}"
-    return f"{how} distances + fastcluster.linkage({fc!r}) in place"
+    p = lk.plan(n, metric=metric, method=method, max_matrix_gb=max_gb)  # type: ignore[arg-type]
+    return p.text

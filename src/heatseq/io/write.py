@@ -3,6 +3,10 @@
 Every table or file heatseq writes goes to a temporary file in the target folder and is
 renamed into place, so an interrupted run never leaves a partial file that looks finished.
 Tables are written with a fixed float format so the same inputs give byte-identical files.
+:func:`format_tsv` gives exactly the bytes of pandas ``to_csv(sep="\\t",
+float_format="%.10g", na_rep="NA")``, formatted in one C-level ``%`` operation over the
+whole table (a few times faster than ``to_csv`` on 64,000-row tables); tables it cannot
+format that way (quoting needed, extension dtypes, MultiIndex) go through ``to_csv``.
 """
 
 from __future__ import annotations
@@ -13,13 +17,16 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from heatseq.errors import InputError
 
-__all__ = ["atomic_path", "ensure_outdir", "write_table"]
+__all__ = ["atomic_path", "ensure_outdir", "format_tsv", "write_table"]
 
 FLOAT_FORMAT = "%.10g"
+NA_REP = "NA"
+_QUOTED = ("\t", '"', "\n", "\r")  # characters that make the csv writer quote a field
 
 
 @contextlib.contextmanager
@@ -44,18 +51,111 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = True) -> Path:
     """Write a TSV (gzip when the name ends in .gz) atomically with a fixed float format."""
     target = Path(path)
-    compression = "gzip" if target.suffix == ".gz" else None
+    data = format_tsv(table, index=index).encode()
     with atomic_path(target) as tmp:
-        if compression:
+        if target.suffix == ".gz":
             import gzip
 
             with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-                gz.write(table.to_csv(sep="\t", index=index, float_format=FLOAT_FORMAT,
-                                      na_rep="NA", lineterminator="\n").encode())
+                gz.write(data)
         else:
-            table.to_csv(tmp, sep="\t", index=index, float_format=FLOAT_FORMAT, na_rep="NA",
-                         lineterminator="\n")
+            tmp.write_bytes(data)
     return target
+
+
+def format_tsv(table: pd.DataFrame, *, index: bool = True) -> str:
+    """The TSV text of ``table``: the bytes of pandas ``to_csv`` with a tab separator,
+    ``%.10g`` floats, ``NA`` for missing values and ``\\n`` line ends.
+
+    Parameters
+    ----------
+    table
+        The table; its index is written as the first column when ``index`` is true.
+    index
+        Write the index (named by ``table.index.name``, or an empty header field).
+
+    Returns
+    -------
+    str
+        The whole file's text, header line included.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"x": [0.1 + 0.2, float("nan")]}, index=pd.Index(["a", "b"], name="id"))
+    >>> format_tsv(t).split("\\n")
+    ['id\\tx', 'a\\t0.3', 'b\\tNA', '']
+    """
+    fast = _format_fast(table, index=index)
+    if fast is not None:
+        return fast
+    return table.to_csv(sep="\t", index=index, float_format=FLOAT_FORMAT, na_rep=NA_REP,
+                        lineterminator="\n")
+
+
+def _format_fast(table: pd.DataFrame, *, index: bool) -> str | None:
+    """``format_tsv`` as one ``%`` over a row template; None when the table needs to_csv."""
+    n = len(table)
+    if (n == 0 or isinstance(table.columns, pd.MultiIndex)
+            or (index and isinstance(table.index, pd.MultiIndex))):
+        return None
+    header = [str(c) for c in table.columns]
+    if index:
+        header.insert(0, "" if table.index.name is None else str(table.index.name))
+    arrays = [table.iloc[:, j].to_numpy() for j in range(table.shape[1])]
+    if index:
+        arrays.insert(0, table.index.to_numpy())
+    maybe = [_field(a) for a in arrays]
+    fields = [f for f in maybe if f is not None]
+    if (len(fields) < 2 or len(fields) < len(maybe) or not _plain(header)
+            or (index and arrays[0].dtype.kind == "f")):
+        return None
+    has_nan = any(f == FLOAT_FORMAT and bool(np.isnan(v).any()) for f, v in fields)
+    if has_nan and ("nan" in header or any(f == "%s" and _has_nan_text(v) for f, v in fields)):
+        return None  # a text field 'nan' would be taken for a formatted NaN below
+    cells = np.empty((n, len(fields)), dtype=object)
+    for j, (_, values) in enumerate(fields):
+        cells[:, j] = values
+    row = "\t".join(f for f, _ in fields) + "\n"
+    text = "\t".join(header) + "\n" + (row * n) % tuple(cells.ravel().tolist())
+    if has_nan:  # '%.10g' % nan is 'nan'; pandas writes na_rep
+        text = _replace_nan_fields(text)
+    return text
+
+
+def _replace_nan_fields(text: str) -> str:
+    """Every whole field 'nan' -> NA_REP (a field is delimited by tabs and line ends)."""
+    text = text.replace("\nnan\t", f"\n{NA_REP}\t")
+    for _ in range(2):  # '\tnan\tnan\t': one pass takes every other field (shared tabs)
+        text = text.replace("\tnan\t", f"\t{NA_REP}\t")
+    return text.replace("\tnan\n", f"\t{NA_REP}\n")
+
+
+def _field(values: np.ndarray) -> tuple[str, np.ndarray | list[object]] | None:
+    """The ``%`` format and the values of one column; None if only to_csv can write it."""
+    kind = values.dtype.kind
+    if kind == "f" and values.dtype == np.float64:
+        return FLOAT_FORMAT, values
+    if kind in "iub":
+        return "%s", values.tolist()
+    if kind != "O":
+        return None
+    missing = pd.isna(values)
+    out = values.copy()
+    out[missing] = NA_REP
+    items = out.tolist()
+    if pd.api.types.infer_dtype(out, skipna=False) != "string" or not _plain(items):
+        return None
+    return "%s", items
+
+
+def _plain(items: list[str]) -> bool:
+    """True when no string needs the csv writer's quotes."""
+    joined = "\0".join(items)
+    return not any(ch in joined for ch in _QUOTED)
+
+
+def _has_nan_text(items: np.ndarray | list[object]) -> bool:
+    return "nan" in set(items)  # type: ignore[arg-type]
 
 
 def ensure_outdir(path: str | os.PathLike[str], *, force: bool = False,

@@ -26,7 +26,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any, Literal, overload
 
@@ -66,6 +66,9 @@ _ENSEMBL_RE = r"^(ENS[A-Z]{0,6}?[GT]\d{11})(\.\d+)?(?:_PAR_Y)?$"
 _FLYBASE_RE = r"FBgn\d{7}"
 _ENTREZ_RE = r"\d+"
 _SPECIES = {"": "human", "MUS": "mouse"}
+_ENSEMBL_PATTERN = re.compile(_ENSEMBL_RE)
+_FLYBASE_PATTERN = re.compile(_FLYBASE_RE)
+_ENTREZ_PATTERN = re.compile(_ENTREZ_RE)
 _VERSION_RE = re.compile(r"^(ENS[A-Z]{0,6}?[A-Z]\d{11})\.\d+(_PAR_Y)?$")
 
 
@@ -103,7 +106,10 @@ def _read_table(name: str, index: str) -> pd.DataFrame:
 
 
 def _fold(symbols: pd.Series, organism: str) -> pd.Series:
-    return symbols.str.upper() if organism == "human" else symbols.str.lower()
+    """Upper case (human) or lower case (mouse, fly); missing values stay missing."""
+    fold = str.upper if organism == "human" else str.lower
+    values = [fold(v) if isinstance(v, str) else np.nan for v in symbols.tolist()]
+    return pd.Series(values, index=symbols.index, name=symbols.name, dtype=object)
 
 
 @cache
@@ -135,12 +141,27 @@ def _fly_secondary() -> pd.Series:
 
 @dataclass(frozen=True)
 class _Symbols:
-    """One organism's symbol lookups (official spelling -> IDs; folded spelling -> official)."""
+    """One organism's symbol lookups (official spelling -> IDs; folded spelling -> official).
+
+    ``entrez`` and ``gene`` are built on first use: annotating with symbols needs neither.
+    """
 
     official: pd.Index
-    entrez: pd.Series
-    gene: pd.Series
     key: pd.Series
+    from_gene: pd.DataFrame
+    from_entrez: pd.DataFrame
+
+    @cached_property
+    def entrez(self) -> pd.Series:
+        ez = pd.concat([self.from_entrez[["symbol", "entrez_id"]],
+                        self.from_gene[["symbol", "entrez_id"]].dropna()]).drop_duplicates("symbol")
+        return ez.set_index("symbol")["entrez_id"]
+
+    @cached_property
+    def gene(self) -> pd.Series:
+        gene = pd.concat([self.from_gene[["symbol", "gene_id"]],
+                          self.from_entrez[["symbol", "gene_id"]].dropna()]).drop_duplicates("symbol")
+        return gene.set_index("symbol")["gene_id"]
 
 
 @cache
@@ -151,18 +172,13 @@ def _symbol_table(organism: str) -> _Symbols:
     order = np.lexsort((genes["gene_id"].to_numpy(), genes["entrez_id"].isna().to_numpy()))
     from_gene = genes.iloc[order].drop_duplicates("symbol")
     from_entrez = entrez.drop_duplicates("symbol")
-    gene = pd.concat([from_gene[["symbol", "gene_id"]],
-                      from_entrez[["symbol", "gene_id"]].dropna()]).drop_duplicates("symbol")
-    ez = pd.concat([from_entrez[["symbol", "entrez_id"]],
-                    from_gene[["symbol", "entrez_id"]].dropna()]).drop_duplicates("symbol")
     official = pd.Index(pd.concat([from_gene["symbol"], from_entrez["symbol"]]).unique())
     keys = _fold(official.to_series(), organism).to_numpy()
     key = pd.Series(official.to_numpy(), index=keys, dtype=object)
     # human: first spelling wins; mouse/fly: a folded key shared by two symbols (fly D / d)
     # is left to exact matching
     key = key[~key.index.duplicated(keep="first" if organism == "human" else False)]
-    return _Symbols(official=official, entrez=ez.set_index("symbol")["entrez_id"],
-                    gene=gene.set_index("symbol")["gene_id"], key=key)
+    return _Symbols(official=official, key=key, from_gene=from_gene, from_entrez=from_entrez)
 
 
 @lru_cache(maxsize=1)
@@ -224,12 +240,34 @@ def _as_text(ids: object) -> tuple[pd.Index, pd.Series]:
     return given, pd.Series(text, dtype=object)
 
 
-def _parse_ensembl(q: pd.Series) -> pd.DataFrame:
-    """Columns ``key`` (unversioned ID), ``kind`` (G/T), ``species`` (MUS, ...), ``version``."""
-    parts = q.str.extract(_ENSEMBL_RE)
-    key = parts[0]
-    return pd.DataFrame({"key": key, "kind": key.str[-12], "species": key.str[3:-12],
-                         "version": parts[1]})
+@dataclass(frozen=True)
+class _Ids:
+    """IDs as stripped text (``q``, NaN where missing) and what each one looks like; parsed
+    once per call (one regex pass per pattern over plain lists: pandas' ``.str`` methods
+    cost several times more on 60,000 IDs)."""
+
+    q: pd.Series
+    ens: pd.DataFrame  # key (unversioned ID), kind (G/T), species (MUS, ...), version
+    is_fb: np.ndarray
+    is_entrez: np.ndarray
+
+
+def _classify(q: pd.Series) -> _Ids:
+    values = q.tolist()
+    text = [v if isinstance(v, str) else "" for v in values]
+    match = _ENSEMBL_PATTERN.match  # the pattern is anchored: match == search
+    found = [match(v) for v in text]
+    key = [m[1] if m else np.nan for m in found]
+    version = [(m[2] if m[2] is not None else np.nan) if m else np.nan for m in found]
+    kind = [k[-12] if m else np.nan for k, m in zip(key, found, strict=True)]
+    species = [k[3:-12] if m else np.nan for k, m in zip(key, found, strict=True)]
+    columns = {"key": key, "kind": kind, "species": species, "version": version}
+    ens = pd.DataFrame({k: np.array(v, dtype=object) for k, v in columns.items()},
+                       index=q.index)
+    fb, entrez = _FLYBASE_PATTERN.fullmatch, _ENTREZ_PATTERN.fullmatch
+    is_fb = np.fromiter((fb(v) is not None for v in text), dtype=bool, count=len(text))
+    is_entrez = np.fromiter((entrez(v) is not None for v in text), dtype=bool, count=len(text))
+    return _Ids(q, ens, is_fb, is_entrez)
 
 
 def _fraction(mask: np.ndarray | pd.Series, n: int) -> float:
@@ -285,17 +323,17 @@ def _symbol_fractions(q: pd.Series, n: int, *, folded: bool) -> dict[str, float]
     return out
 
 
-def _detect(q: pd.Series) -> IdInfo:
+def _detect(ids: _Ids) -> IdInfo:
+    q, ens = ids.q, ids.ens
     n = len(q)
     if n == 0:
         return IdInfo("unknown", None, False, 0.0)
-    ens = _parse_ensembl(q)
     is_ens = ens["kind"].notna()
     fractions = {
         "ensembl_gene": _fraction(ens["kind"] == "G", n),
         "ensembl_transcript": _fraction(ens["kind"] == "T", n),
-        "flybase": _fraction(q.str.fullmatch(_FLYBASE_RE, na=False), n),
-        "entrez": _fraction(q.str.fullmatch(_ENTREZ_RE, na=False), n),
+        "flybase": _fraction(ids.is_fb, n),
+        "entrez": _fraction(ids.is_entrez, n),
     }
     best = max(fractions, key=lambda k: fractions[k])
     if fractions[best] >= PATTERN_MIN_FRACTION:
@@ -348,7 +386,7 @@ def detect_ids(ids: Iterable[object]) -> IdInfo:
     IdInfo(id_type='ensembl_gene', organism='human', versioned=True, fraction_matching=1.0)
     """
     _, q = _as_text(ids)
-    return _detect(q)
+    return _detect(_classify(q))
 
 
 def guess_organism(ids: Iterable[object]) -> str | None:
@@ -363,11 +401,12 @@ def guess_organism(ids: Iterable[object]) -> str | None:
 
 
 # ---------------------------------------------------------------------- mapping
-def _resolve_organism(q: pd.Series, organism: str) -> str:
+def _resolve_organism(ids: _Ids, organism: str) -> str:
     _check_option(organism, ("auto", *ORGANISMS), "organism")
     if organism != "auto":
         return organism
-    info = _detect(q)
+    q = ids.q
+    info = _detect(ids)
     if info.organism is None:
         raise InputError(
             f"Could not tell the organism of these gene IDs (they look like: {info.id_type}; "
@@ -387,12 +426,10 @@ def _official_symbols(q: pd.Series, organism: str) -> pd.Series:
     return _first_valid(q.where(q.isin(sym.official)), folded)
 
 
-def _lookup(q: pd.Series, organism: str, to: str) -> np.ndarray:
+def _lookup(ids: _Ids, organism: str, to: str) -> np.ndarray:
     """Map each ID by its own kind (Ensembl/FlyBase gene, Entrez, symbol) to ``to``."""
+    q, ens, is_fb, is_entrez = ids.q, ids.ens, ids.is_fb, ids.is_entrez
     nothing = pd.Series(np.nan, index=q.index, dtype=object)
-    ens = _parse_ensembl(q)
-    is_fb = q.str.fullmatch(_FLYBASE_RE, na=False).to_numpy(dtype=bool)
-    is_entrez = q.str.fullmatch(_ENTREZ_RE, na=False).to_numpy(dtype=bool)
     is_symbol = ens["kind"].isna().to_numpy() & ~is_fb & ~is_entrez & q.notna().to_numpy()
     if organism == "fly":  # FlyBase IDs play the role of Ensembl gene IDs (Ensembl uses them)
         gene_key = q.where(is_fb)
@@ -413,10 +450,12 @@ def _lookup(q: pd.Series, organism: str, to: str) -> np.ndarray:
         column = {"symbol": "symbol", "ensembl": "gene_id"}.get(to)
         parts.append(entrez.map(table[column]) if column else entrez)
     if is_symbol.any():
-        symbol = _official_symbols(q.where(is_symbol), organism)
+        values = np.full(len(q), np.nan, dtype=object)  # only the symbol-like IDs are looked up
+        values[is_symbol] = _official_symbols(q[is_symbol], organism).to_numpy(dtype=object)
+        symbol = pd.Series(values, index=q.index, dtype=object)
         sym = _symbol_table(organism)
-        parts.append({"symbol": symbol, "entrez": symbol.map(sym.entrez),
-                      "ensembl": symbol.map(sym.gene)}[to])
+        parts.append(symbol if to == "symbol" else
+                     symbol.map(sym.entrez if to == "entrez" else sym.gene))
     out = nothing
     for part in parts:
         out = _first_valid(out, part)
@@ -461,8 +500,9 @@ def map_ids(ids: Iterable[object], *, organism: OrganismOption = "auto",
     """
     _check_option(to, TARGETS, "to")
     given, q = _as_text(ids)
-    org = _resolve_organism(q, organism)
-    values = _lookup(q, org, to)
+    parsed = _classify(q)
+    org = _resolve_organism(parsed, organism)
+    values = _lookup(parsed, org, to)
     return pd.Series(values, index=given, name=to, dtype=object)
 
 
@@ -520,14 +560,15 @@ def annotate(dataset: Dataset, *, organism: OrganismOption = "auto") -> Dataset:
         raise InputError(f"annotate() needs a heatseq Dataset; got {type(dataset).__name__}.")
     _check_option(organism, ("auto", *ORGANISMS), "organism")
     _, q = _as_text(dataset.gene_ids)
+    parsed = _classify(q)
     try:
-        org = _resolve_organism(q, organism)
+        org = _resolve_organism(parsed, organism)
     except InputError as exc:
         warnings.warn(f"No gene symbols added: {exc}", InputWarning, stacklevel=2)
         symbols = pd.Series(np.nan, index=dataset.gene_ids, dtype=object)
         note = "No gene symbols added: the organism could not be told from the gene IDs."
     else:
-        symbols = pd.Series(_lookup(q, org, "symbol"), index=dataset.gene_ids, dtype=object)
+        symbols = pd.Series(_lookup(parsed, org, "symbol"), index=dataset.gene_ids, dtype=object)
         note = (f"Gene symbols from heatseq's bundled {org} annotation: "
                 f"{int(symbols.notna().sum()):,} of {len(symbols):,} gene IDs mapped.")
     genes = dataset.genes.copy()

@@ -4,6 +4,8 @@ appears only with ``--debug``."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import sys
 import warnings
@@ -13,7 +15,7 @@ from typing import Any
 
 import click
 
-from heatseq import __version__
+from heatseq._version import __version__
 from heatseq.errors import HeatseqError, HeatseqWarning
 
 __all__ = ["main"]
@@ -63,7 +65,34 @@ def _flush(caught: list[warnings.WarningMessage], state: _State) -> None:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A group whose subcommands are imported when they are asked for: ``heatseq de`` loads
+    ``heatseq.commands.de`` only (not the heatmap or report stacks); listing the commands
+    (``--help``) or a name without a module of its own loads them all."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            _load_commands(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _load_commands(None)
+        return super().list_commands(ctx)
+
+
+def _load_commands(name: str | None) -> None:
+    """Register the subcommand ``name`` (its module ``heatseq.commands.<name>``), or every
+    subcommand when ``name`` is None or has no module of that name."""
+    if name is not None and name.isidentifier() and not name.startswith("_"):
+        module = f"heatseq.commands.{name}"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+            if name in cli.commands:
+                return
+    importlib.import_module("heatseq._commands")
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="heatseq")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
@@ -78,6 +107,4 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``heatseq`` console script."""
-    from heatseq import _commands  # noqa: F401  (registers the subcommands)
-
     cli.main(args=argv, prog_name="heatseq")

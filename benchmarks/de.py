@@ -4,6 +4,7 @@ processes, with the agreement of each peer's table with heatseq's.
 Usage::
 
     python benchmarks/de.py [--datasets airway tcga_brca_paired] [--repeats 3] [--keep DIR]
+                            [--peers PyDESeq2 R]
 
 Each tool runs ``--repeats`` times in a fresh process (median wall and CPU seconds, maximum
 peak RSS from ``os.wait4``). Peers: PyDESeq2 (``DeseqDataSet`` + ``deseq2()`` +
@@ -118,7 +119,8 @@ def _agreement(mine: pd.DataFrame, theirs: pd.DataFrame) -> tuple[float, float, 
     return pearson, jaccard, int(use.sum())
 
 
-def bench(name: str, *, repeats: int, work: Path) -> None:
+def bench(name: str, *, repeats: int, work: Path, peers: tuple[str, ...] = ("PyDESeq2", "R")
+          ) -> None:
     spec = SPECS[name]
     counts, sheet = DATA / name / "counts.tsv.gz", DATA / name / "samples.csv"
     n_genes = len(pd.read_csv(counts, sep="\t", usecols=[0]))
@@ -149,7 +151,9 @@ def bench(name: str, *, repeats: int, work: Path) -> None:
     tables["heatseq"] = out / "de_results.tsv"
 
     # PyDESeq2
-    if subprocess.run([sys.executable, "-c", "import pydeseq2"], capture_output=True).returncode:
+    if "PyDESeq2" not in peers:
+        pass
+    elif subprocess.run([sys.executable, "-c", "import pydeseq2"], capture_output=True).returncode:
         print("PyDESeq2: not installed (pip install pydeseq2); skipped")
     else:
         script = folder / "pydeseq2_run.py"
@@ -166,7 +170,9 @@ def bench(name: str, *, repeats: int, work: Path) -> None:
     r_peers = [("R DESeq2", "parametric")]
     if name == "tcga_brca_paired":
         r_peers.append(("R DESeq2 glmGamPoi", "glmGamPoi"))
-    if not _r_has("DESeq2"):
+    if "R" not in peers:
+        r_peers = []
+    elif not _r_has("DESeq2"):
         print("R DESeq2: not installed (Rscript with Bioconductor DESeq2); skipped")
         r_peers = []
     script = folder / "deseq2_run.R"
@@ -220,6 +226,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", nargs="+", choices=list(SPECS), default=list(SPECS))
     parser.add_argument("--repeats", type=int, default=3, help="runs per tool (median)")
     parser.add_argument("--keep", type=Path, help="keep the tables in this folder")
+    parser.add_argument("--peers", nargs="*", choices=["PyDESeq2", "R"], default=["PyDESeq2", "R"],
+                        help="peers to run beside heatseq (none: heatseq alone)")
     args = parser.parse_args(argv)
     import heatseq
 
@@ -233,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="heatseq-bench-de-"))
     try:
         for name in args.datasets:
-            bench(name, repeats=args.repeats, work=work)
+            bench(name, repeats=args.repeats, work=work, peers=tuple(args.peers))
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

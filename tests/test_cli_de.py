@@ -3,6 +3,9 @@ mistakes giving one message and exit code 2 with no output written."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -79,3 +82,31 @@ def test_outdir_that_is_a_file_is_refused(tmp_path):
     f.write_text("x")
     r = run(["de", *ARGS, "-o", str(f)])
     assert r.exit_code == 2 and "is a file" in r.output
+
+
+def test_de_starts_without_the_plotting_and_anndata_stacks(tmp_path):
+    """``heatseq -q de`` loads only its own command: not matplotlib, anndata or the heatmap
+    code, nor the scipy modules that only a 'local' dispersion trend needs (marioni's
+    parametric trend falls back to local, so the fit type here is 'mean')."""
+    import heatseq
+
+    src = str(Path(heatseq.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    heavy = ("matplotlib", "anndata", "heatseq.commands.heatmap", "heatseq.cluster",
+             "scipy.optimize", "scipy.interpolate", "scipy.stats")
+    code = ("import sys\nfrom heatseq.cli import cli\n"
+            "cli.main(args=sys.argv[1:], prog_name='heatseq', standalone_mode=False)\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code, "-q", "de", *ARGS, "--contrast",
+                          "condition,Liver,Kidney", "--shrink", "none", "--fit-type", "mean",
+                          "-o", str(tmp_path / "o")],
+                         capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
+
+
+def test_help_lists_every_subcommand():
+    r = CliRunner().invoke(cli, ["--help"])
+    assert r.exit_code == 0
+    listed = {line.split()[0] for line in r.output.split("Commands:")[1].splitlines()
+              if line.strip()}
+    assert {"de", "heatmap", "inspect"} <= listed

@@ -246,6 +246,31 @@ def test_optimisers_reach_the_minimum():
         np.testing.assert_allclose(beta, exact, atol=5e-3)
 
 
+def test_two_starts_on_a_thread_equal_two_runs_in_turn():
+    """nb_posterior_mode runs apeglm's second L-BFGS start on a thread: same bits as two
+    runs one after the other, and as a repeated call."""
+    counts, sf, disp, _mle, design = load("bottomly")
+    genes = np.flatnonzero(counts.sum(axis=0) > 50)[:2000]
+    d = disp["dispersion"].to_numpy()[genes]
+    kw = dict(design=design.values, offset=np.log(sf), dispersions=d,
+              coef=design.values.shape[1] - 1, prior_scale=0.3)
+    mode = nb_posterior_mode(counts[:, genes], **kw)
+    again = nb_posterior_mode(counts[:, genes], **kw)
+    obj = _posterior(counts[:, genes], sf, d, design.values, 0.3)
+    p = design.values.shape[1]
+    cnst = np.maximum(obj.value(np.zeros((genes.size, p))), 1.0)
+    start = np.resize([0.1, -0.1], p)
+    first, status = _lbfgs(obj, start, cnst)
+    second, _ = _lbfgs(obj, -start, cnst)
+    converged = (status == 0) & ~(np.abs(first - second).max(axis=1) > 0.01)
+    np.testing.assert_array_equal(mode.converged, converged)
+    rows = ~mode.refit
+    assert rows.sum() > 1900
+    np.testing.assert_array_equal(mode.beta[rows], first[rows])
+    np.testing.assert_array_equal(mode.beta, again.beta)
+    np.testing.assert_array_equal(mode.sd, again.sd)
+
+
 def test_weighted_quantile_is_type_7_for_equal_weights(rng):
     x = rng.exponential(size=1001)
     for prob in (0.5, 0.9, 0.95, 0.999):

@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from heatseq.de._parallel import one_blas_thread
 from heatseq.errors import InputError
 
 __all__ = ["PosteriorMode", "apeglm_prior_variance", "cauchy_scale", "nb_posterior_mode"]
@@ -299,12 +301,18 @@ def _strong_wolfe_search(fg: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray
                 t = t / ((f_hi[zi] - f_lo[zi]) - (hi[zi] - lo[zi]) * dg_lo[zi])
             outside = (t <= np.minimum(lo[zi], hi[zi])) | (t >= np.maximum(lo[zi], hi[zi]))
             step[zi] = np.where(outside, lo[zi] / 2 + hi[zi] / 2, t)
-        xt = xp[pending] + step[pending, None] * drt[pending]
-        ft, gt = fg(xt, pending)
-        x[pending], fx[pending], grad[pending] = xt, ft, gt
+        if pending.size == n:  # every row (the first trial): no gathers and scatters
+            xt = xp + step[:, None] * drt
+            ft, gt = fg(xt, pending)
+            x, fx, grad = xt, ft, gt
+            dg = _rowdot(gt, drt)
+        else:
+            xt = xp[pending] + step[pending, None] * drt[pending]
+            ft, gt = fg(xt, pending)
+            x[pending], fx[pending], grad[pending] = xt, ft, gt
+            dg = _rowdot(gt, drt[pending])
         out = it[pending] >= max_ls
         it[pending] += 1
-        dg = _rowdot(gt, drt[pending])
         st = step[pending]
         too_high = (ft - fx0[pending] > st * test_decr[pending])
         curv_ok = np.abs(dg) <= test_curv[pending]
@@ -395,13 +403,16 @@ def _lbfgs(obj: _NegLogPost, init: np.ndarray, cnst: np.ndarray, *,
             keep = ~stop
             idx, x, fx, grad, xp, gp, f_past = (idx[keep], x[keep], fx[keep], grad[keep], xp[keep],
                                                 gp[keep], f_past[keep])
-            s_hist, y_hist, ys_hist = s_hist[:, keep], y_hist[:, keep], ys_hist[:, keep]
+            # compress: a boolean index on the middle axis copies several times slower
+            s_hist, y_hist = s_hist.compress(keep, axis=1), y_hist.compress(keep, axis=1)
+            ys_hist = ys_hist.compress(keep, axis=1)
             cur, cur_cnst = cur.take(keep), cur_cnst[keep]
             if idx.size == 0:
                 break
         # new correction pair, then the two-loop recursion (Nocedal & Wright 2006, Alg. 7.4)
         loc = (k - 1) % m
-        s_hist[loc], y_hist[loc] = x - xp, grad - gp
+        np.subtract(x, xp, out=s_hist[loc])
+        np.subtract(grad, gp, out=y_hist[loc])
         ys_hist[loc] = _rowdot(s_hist[loc], y_hist[loc])
         theta = (y_hist[loc] ** 2).sum(axis=1) / ys_hist[loc]
         q = -grad
@@ -409,11 +420,11 @@ def _lbfgs(obj: _NegLogPost, init: np.ndarray, cnst: np.ndarray, *,
         alpha = {}
         for j in used:
             alpha[j] = _rowdot(s_hist[j], q) / ys_hist[j]
-            q = q - alpha[j][:, None] * y_hist[j]
-        q = q / theta[:, None]
+            q -= alpha[j][:, None] * y_hist[j]
+        q /= theta[:, None]
         for j in reversed(used):
             beta = _rowdot(y_hist[j], q) / ys_hist[j]
-            q = q + (alpha[j] - beta)[:, None] * s_hist[j]
+            q += (alpha[j] - beta)[:, None] * s_hist[j]
         drt = q
         step = np.ones(idx.size)
     return x_out, status
@@ -572,10 +583,19 @@ def nb_posterior_mode(counts: np.ndarray, *, design: np.ndarray, offset: np.ndar
     w = None if weights is None else np.ascontiguousarray(np.asarray(weights, dtype=np.float64).T)
     obj = _NegLogPost(x, y, off, w, 1.0 / np.asarray(dispersions, dtype=np.float64), coef,
                       prior_scale**2, no_shrink_scale**2)
+    with one_blas_thread():
+        return _posterior_mode(obj, n_genes, p)
+
+
+def _posterior_mode(obj: _NegLogPost, n_genes: int, p: int) -> PosteriorMode:
     cnst = np.maximum(obj.value(np.zeros((n_genes, p))), 1.0)
     start = np.resize(np.array([0.1, -0.1]), p)
-    beta, status = _lbfgs(obj, start, cnst)
-    beta2, _ = _lbfgs(obj, -start, cnst)
+    # the two starts are independent runs on read-only inputs: the second runs on a thread
+    # (NumPy releases the GIL in its loops), each with the arithmetic of a lone run
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        second = pool.submit(_lbfgs, obj, -start, cnst)
+        beta, status = _lbfgs(obj, start, cnst)
+        beta2, _ = second.result()
     converged = (status == 0) & ~(np.abs(beta - beta2).max(axis=1) > 0.01)
     var = np.full((n_genes, p), np.nan)
     conv_rows = np.flatnonzero(converged)

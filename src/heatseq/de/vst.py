@@ -34,14 +34,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.interpolate import PPoly
-from scipy.linalg import solve_banded
 
 from heatseq.errors import InputError
+
+if TYPE_CHECKING:
+    from scipy.interpolate import PPoly
 
 __all__ = [
     "VSTResult",
@@ -144,6 +145,9 @@ def _fmm_spline(x: np.ndarray, y: np.ndarray) -> PPoly:
     equals that of the cubic through the four end points. Returned as a PPoly that
     extrapolates with the end cubics, as R's ``spline_eval`` does.
     """
+    from scipy.interpolate import PPoly  # only the 'local' trend needs these (slow imports)
+    from scipy.linalg import solve_banded
+
     n = x.shape[0]
     h = np.diff(x)
     delta = np.diff(y) / h

@@ -104,7 +104,7 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
     from heatseq.de.deseq import deseq
     from heatseq.de.results import results
     from heatseq.io.detect import read_counts
-    from heatseq.io.write import ensure_outdir, write_table
+    from heatseq.io.write import ensure_outdir, write_tables
     from heatseq.provenance import write_run_json
 
     started = datetime.now(UTC)
@@ -131,19 +131,18 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
                                 alt_hypothesis=alt_hypothesis, shrink=shrink)  # type: ignore[arg-type]
                         for c in parsed]
         with stages.step("writing tables"):
+            tables = []
             for res in res_list:
                 name = "de_results.tsv" if len(res_list) == 1 else f"{res.file_stem}.tsv"
-                write_table(res.table, out / name)
-                written.append(name)
-            sf = fit.size_factors.rename_axis("sample").to_frame()
-            write_table(sf, out / "size_factors.tsv")
-            disp = fit.dispersion_table()[["dispGeneEst", "dispFit", "dispersion"]]
-            write_table(disp, out / "dispersions.tsv")
-            norm = fit.normalized_counts().T
-            write_table(norm.rename_axis("gene_id"), out / "normalized_counts.tsv")
-            vst = fit.vst(blind=False, nsub=vst_nsub).T
-            write_table(vst.rename_axis("gene_id"), out / "vst.tsv")
-            written += ["size_factors.tsv", "dispersions.tsv", "normalized_counts.tsv", "vst.tsv"]
+                tables.append((res.table, name))
+            tables += [
+                (fit.size_factors.rename_axis("sample").to_frame(), "size_factors.tsv"),
+                (fit.dispersion_table()[["dispGeneEst", "dispFit", "dispersion"]],
+                 "dispersions.tsv"),
+                (fit.normalized_counts().T.rename_axis("gene_id"), "normalized_counts.tsv"),
+                (fit.vst(blind=False, nsub=vst_nsub).T.rename_axis("gene_id"), "vst.tsv")]
+            write_tables([(t, out / name) for t, name in tables], n_jobs=fit.n_jobs)
+            written += [name for _, name in tables]
     for note in (*(ds.source.notes if ds.source else ()), *fit.notes,
                  *(n for r in res_list for n in r.notes)):
         if not state.quiet:

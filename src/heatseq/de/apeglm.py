@@ -36,6 +36,7 @@ Everything runs for all genes at once; the iterations of different genes proceed
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heatseq.de._parallel import one_blas_thread
+from heatseq.de._parallel import can_fork, one_blas_thread, run_forked
 from heatseq.errors import InputError
 
 __all__ = ["PosteriorMode", "apeglm_prior_variance", "cauchy_scale", "nb_posterior_mode"]
@@ -539,7 +540,7 @@ def _posterior_variances(hess: np.ndarray) -> np.ndarray:
 def nb_posterior_mode(counts: np.ndarray, *, design: np.ndarray, offset: np.ndarray,
                       dispersions: np.ndarray, coef: int, prior_scale: float,
                       weights: np.ndarray | None = None,
-                      no_shrink_scale: float = 15.0) -> PosteriorMode:
+                      no_shrink_scale: float = 15.0, n_jobs: int = 1) -> PosteriorMode:
     """Posterior modes and SDs as apeglm's ``method="nbinomCR"`` finds them, all genes at once.
 
     Parameters
@@ -560,6 +561,9 @@ def nb_posterior_mode(counts: np.ndarray, *, design: np.ndarray, offset: np.ndar
         Observation weights, samples x genes; default all 1.
     no_shrink_scale
         SD of the normal prior on the other coefficients (apeglm: 15).
+    n_jobs
+        With 2 or more (on Linux), apeglm's two L-BFGS starts run in two forked processes
+        instead of two threads; the numbers are the same.
 
     Returns
     -------
@@ -584,18 +588,24 @@ def nb_posterior_mode(counts: np.ndarray, *, design: np.ndarray, offset: np.ndar
     obj = _NegLogPost(x, y, off, w, 1.0 / np.asarray(dispersions, dtype=np.float64), coef,
                       prior_scale**2, no_shrink_scale**2)
     with one_blas_thread():
-        return _posterior_mode(obj, n_genes, p)
+        return _posterior_mode(obj, n_genes, p, n_jobs=n_jobs)
 
 
-def _posterior_mode(obj: _NegLogPost, n_genes: int, p: int) -> PosteriorMode:
+def _posterior_mode(obj: _NegLogPost, n_genes: int, p: int, *, n_jobs: int) -> PosteriorMode:
     cnst = np.maximum(obj.value(np.zeros((n_genes, p))), 1.0)
     start = np.resize(np.array([0.1, -0.1]), p)
-    # the two starts are independent runs on read-only inputs: the second runs on a thread
-    # (NumPy releases the GIL in its loops), each with the arithmetic of a lone run
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        second = pool.submit(_lbfgs, obj, -start, cnst)
-        beta, status = _lbfgs(obj, start, cnst)
-        beta2, _ = second.result()
+    # the two starts are independent runs on read-only inputs, each with the arithmetic of a
+    # lone run: in two forked processes when there are cores for them (on airway 0.60 s ->
+    # 0.4 s), else the second on a thread (NumPy releases the GIL in its loops)
+    if n_jobs > 1 and can_fork():
+        (beta, status), (beta2, _) = run_forked(
+            [functools.partial(_lbfgs, obj, start, cnst),
+             functools.partial(_lbfgs, obj, -start, cnst)], n_jobs=2)
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            second = pool.submit(_lbfgs, obj, -start, cnst)
+            beta, status = _lbfgs(obj, start, cnst)
+            beta2, _ = second.result()
     converged = (status == 0) & ~(np.abs(beta - beta2).max(axis=1) > 0.01)
     var = np.full((n_genes, p), np.nan)
     conv_rows = np.flatnonzero(converged)

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import polygamma
 
-from heatseq.de._fitdisp import fit_disp, fit_disp_grid
+from heatseq.de._fitdisp import LineSearchResult, fit_disp, fit_disp_grid
 from heatseq.de._rmath import householder_qr, r_mean, seq_matmul, sum_in_order
 from heatseq.de._rsim import simulated_prior_variance
 from heatseq.de.dispersion_trend import (
@@ -60,6 +60,7 @@ from heatseq.errors import DesignError, InputError
 __all__ = [
     "Dispersions",
     "GeneWiseDispersions",
+    "GeneWiseStart",
     "MAPDispersions",
     "dispersion_function",
     "dispersion_prior_variance",
@@ -67,6 +68,7 @@ __all__ = [
     "estimate_dispersions",
     "fit_dispersion_trend",
     "gene_wise_dispersions",
+    "gene_wise_start",
     "map_dispersions",
 ]
 
@@ -274,6 +276,117 @@ def gene_wise_dispersions(counts: np.ndarray, *, design: object,
     -------
     GeneWiseDispersions
     """
+    start = gene_wise_start(counts, design=design, size_factors=size_factors,
+                            normalization_factors=normalization_factors, min_disp=min_disp,
+                            linear_mu=linear_mu, min_mu=min_mu)
+    res = start.line_search(kappa_0=kappa_0, disp_tol=disp_tol, maxit=maxit)
+    return start.finish(res, maxit=maxit)
+
+
+@dataclass(frozen=True)
+class GeneWiseStart:
+    """The gene-wise step up to its line search: moments, starting values and fitted means.
+
+    :func:`gene_wise_dispersions` is ``start.finish(start.line_search())``. The line search
+    treats every gene on its own, to the last bit (:mod:`heatseq.de._fitdisp`), so starts
+    of gene blocks can be concatenated (:meth:`concat`) and searched in pieces of any size,
+    which :func:`heatseq.deseq` does to run it on all genes at once or in parallel.
+
+    Attributes
+    ----------
+    base_mean, base_var, all_zero
+        As :class:`GeneWiseDispersions`, for all genes.
+    y, mu
+        Counts and fitted means (floored at ``min_mu``) of the genes with counts,
+        samples x genes.
+    alpha_init
+        The line search's starting dispersions, genes with counts.
+    x
+        The design matrix.
+    min_disp
+        DESeq2's ``minDisp``.
+    linear_mu
+        Whether the means came from the linear model.
+    """
+
+    base_mean: np.ndarray
+    base_var: np.ndarray
+    all_zero: np.ndarray
+    y: np.ndarray
+    mu: np.ndarray
+    alpha_init: np.ndarray
+    x: np.ndarray
+    min_disp: float
+    linear_mu: bool
+
+    @staticmethod
+    def concat(parts: list[GeneWiseStart]) -> GeneWiseStart:
+        """The starts of consecutive gene blocks as one (genes in order)."""
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        return GeneWiseStart(
+            base_mean=np.concatenate([p.base_mean for p in parts]),
+            base_var=np.concatenate([p.base_var for p in parts]),
+            all_zero=np.concatenate([p.all_zero for p in parts]),
+            y=np.concatenate([p.y for p in parts], axis=1),
+            mu=np.concatenate([p.mu for p in parts], axis=1),
+            alpha_init=np.concatenate([p.alpha_init for p in parts]),
+            x=first.x, min_disp=first.min_disp, linear_mu=first.linear_mu)
+
+    def piece(self, genes: slice) -> GeneWiseStart:
+        """The line-search inputs of a slice of the genes with counts (a contiguous copy);
+        the moments are left out (:meth:`finish` is called on the whole start)."""
+        empty = np.zeros(0)
+        return GeneWiseStart(base_mean=empty, base_var=empty, all_zero=np.zeros(0, bool),
+                             y=np.ascontiguousarray(self.y[:, genes]),
+                             mu=np.ascontiguousarray(self.mu[:, genes]),
+                             alpha_init=np.ascontiguousarray(self.alpha_init[genes]),
+                             x=self.x, min_disp=self.min_disp, linear_mu=self.linear_mu)
+
+    def line_search(self, *, kappa_0: float = 1.0, disp_tol: float = 1e-6,
+                    maxit: int = 100) -> LineSearchResult:
+        """DESeq2's ``fitDisp`` from the starting values, for the genes with counts."""
+        return fit_disp(self.y, self.mu, self.x, log_alpha=np.log(self.alpha_init),
+                        prior_mean=None, prior_var=1.0,
+                        min_log_alpha=np.log(self.min_disp / 10), kappa_0=kappa_0,
+                        tol=disp_tol, maxit=maxit)
+
+    def finish(self, res: LineSearchResult, *, maxit: int = 100) -> GeneWiseDispersions:
+        """The estimates from the line search ``res`` (all genes with counts): DESeq2's
+        checks, the grid search for genes that did not converge, and the bounds."""
+        m = self.x.shape[0]
+        max_disp = max(10.0, float(m))
+        est = np.minimum(np.exp(res.log_alpha), max_disp)
+        no_increase = res.last_lp < res.initial_lp + np.abs(res.initial_lp) / 1e6
+        est = np.where(no_increase, self.alpha_init, est)
+        converged = (res.iter < maxit) & (res.iter != 1)
+        refit = ~converged & (est > self.min_disp * 10)
+        if refit.any():
+            est[refit] = fit_disp_grid(self.y[:, refit], self.mu[:, refit], self.x,
+                                       prior_mean=None, prior_var=1.0, n_samples=m)
+        est = np.minimum(np.maximum(est, self.min_disp), max_disp)
+
+        nz = ~self.all_zero
+        n_genes = self.all_zero.shape[0]
+        disp_gene_est = np.full(n_genes, np.nan)
+        disp_gene_est[nz] = est
+        disp_iter = np.full(n_genes, np.nan)
+        disp_iter[nz] = res.iter
+        mu_full = np.full((m, n_genes), np.nan)
+        mu_full[:, nz] = self.mu
+        return GeneWiseDispersions(base_mean=self.base_mean, base_var=self.base_var,
+                                   all_zero=self.all_zero, disp_gene_est=disp_gene_est,
+                                   disp_gene_iter=disp_iter, mu=mu_full,
+                                   linear_mu=self.linear_mu)
+
+
+def gene_wise_start(counts: np.ndarray, *, design: object,
+                    size_factors: np.ndarray | None = None,
+                    normalization_factors: np.ndarray | None = None, min_disp: float = 1e-8,
+                    linear_mu: bool | None = None, min_mu: float = MIN_MU) -> GeneWiseStart:
+    """The gene-wise step before its line search (see :func:`gene_wise_dispersions` for
+    the parameters): moments, DESeq2's rough and moment starting values, fitted means."""
     k = _as_counts(counts)
     x = _design_array(design, k.shape[0])
     nf = _factors(k, size_factors, normalization_factors)
@@ -323,31 +436,10 @@ def gene_wise_dispersions(counts: np.ndarray, *, design: object,
             fit = fit_nb_glm(y_nz, design=x, size_factors=nf[:, 0], dispersions=alpha_init)
         mu = np.array(fit.mu, dtype=np.float64)
     mu = np.maximum(mu, min_mu)
-
-    res = fit_disp(y_nz, mu, x, log_alpha=np.log(alpha_init), prior_mean=None,
-                   prior_var=1.0, min_log_alpha=np.log(min_disp / 10), kappa_0=kappa_0,
-                   tol=disp_tol, maxit=maxit)
-    est = np.minimum(np.exp(res.log_alpha), max_disp)
-    no_increase = res.last_lp < res.initial_lp + np.abs(res.initial_lp) / 1e6
-    est = np.where(no_increase, alpha_init, est)
-    converged = (res.iter < maxit) & (res.iter != 1)
-    refit = ~converged & (est > min_disp * 10)
-    if refit.any():
-        est[refit] = fit_disp_grid(y_nz[:, refit], mu[:, refit], x,
-                                   prior_mean=None, prior_var=1.0,
-                                   n_samples=m)
-    est = np.minimum(np.maximum(est, min_disp), max_disp)
-
-    n_genes = k.shape[1]
-    disp_gene_est = np.full(n_genes, np.nan)
-    disp_gene_est[nz] = est
-    disp_iter = np.full(n_genes, np.nan)
-    disp_iter[nz] = res.iter
-    mu_full = np.full(k.shape, np.nan)
-    mu_full[:, nz] = mu
-    return GeneWiseDispersions(base_mean=base_mean, base_var=base_var, all_zero=all_zero,
-                               disp_gene_est=disp_gene_est, disp_gene_iter=disp_iter,
-                               mu=mu_full, linear_mu=bool(linear_mu))
+    return GeneWiseStart(base_mean=base_mean, base_var=base_var, all_zero=all_zero,
+                         y=np.ascontiguousarray(y_nz), mu=np.ascontiguousarray(mu),
+                         alpha_init=alpha_init, x=x, min_disp=float(min_disp),
+                         linear_mu=bool(linear_mu))
 
 
 # --------------------------------------------------------------------------- step 3

@@ -264,7 +264,7 @@ def _shrink(fit: DESeqFit, contrast: Any, c: np.ndarray, *, counts: np.ndarray, 
     if method == "apeglm":
         res = shrink_apeglm(counts, design=design.values, coef=coef,
                             dispersions=fit.dispersions.dispersion, mle_beta=glm.beta,
-                            mle_se=glm.beta_se, size_factors=sf)
+                            mle_se=glm.beta_se, size_factors=sf, n_jobs=fit.n_jobs)
     else:
         res = shrink_normal(counts, design=design.values, coef=coef,
                             dispersions=fit.dispersions.dispersion,

@@ -174,7 +174,7 @@ def shrink_apeglm(counts: np.ndarray, *, design: object, coef: int | str,
                   size_factors: np.ndarray | None = None,
                   normalization_factors: np.ndarray | None = None,
                   weights: np.ndarray | None = None, no_shrink_scale: float = 15.0,
-                  multiplier: float = 1.0) -> ShrinkResult:
+                  multiplier: float = 1.0, n_jobs: int = 1) -> ShrinkResult:
     """apeglm shrinkage of one coefficient (DESeq2's ``lfcShrink(type="apeglm")``).
 
     Parameters
@@ -202,6 +202,9 @@ def shrink_apeglm(counts: np.ndarray, *, design: object, coef: int | str,
         SD of the wide normal prior on the other coefficients (apeglm: 15).
     multiplier
         apeglm's ``multiplier`` linking the prior variance to the Cauchy scale.
+    n_jobs
+        Processes for the optimisation (:func:`heatseq.de.apeglm.nb_posterior_mode`); the
+        numbers do not depend on it.
 
     Returns
     -------
@@ -265,7 +268,7 @@ def shrink_apeglm(counts: np.ndarray, *, design: object, coef: int | str,
             k[:, fit_rows], design=x, offset=offset if offset.ndim == 1 else offset[:, fit_rows],
             dispersions=disp[fit_rows], coef=c, prior_scale=scale,
             weights=None if weights is None else weights[:, fit_rows],
-            no_shrink_scale=no_shrink_scale)
+            no_shrink_scale=no_shrink_scale, n_jobs=n_jobs)
         beta[fit_rows], sd[fit_rows], conv[fit_rows] = mode.beta, mode.sd, mode.converged
         n_refit = int(np.count_nonzero(mode.refit))
         if n_refit:

@@ -12,9 +12,10 @@ format that way (quoting needed, extension dtypes, MultiIndex) go through ``to_c
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import pandas as pd
 
 from heatseq.errors import InputError
 
-__all__ = ["atomic_path", "ensure_outdir", "format_tsv", "write_table"]
+__all__ = ["atomic_path", "ensure_outdir", "format_tsv", "write_table", "write_tables"]
 
 FLOAT_FORMAT = "%.10g"
 NA_REP = "NA"
@@ -50,8 +51,25 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = True) -> Path:
     """Write a TSV (gzip when the name ends in .gz) atomically with a fixed float format."""
-    target = Path(path)
-    data = format_tsv(table, index=index).encode()
+    return _write_bytes(format_tsv(table, index=index).encode(), Path(path))
+
+
+def write_tables(tables: Sequence[tuple[pd.DataFrame, str | os.PathLike[str]]], *,
+                 n_jobs: int = 1) -> list[Path]:
+    """:func:`write_table` for each ``(table, path)``, the text of the tables formatted on
+    ``n_jobs`` forked processes (the bytes are the same)."""
+    from heatseq._fork import run_forked
+
+    texts = run_forked([functools.partial(_encoded, table) for table, _ in tables],
+                       n_jobs=n_jobs)
+    return [_write_bytes(data, Path(path)) for data, (_, path) in zip(texts, tables, strict=True)]
+
+
+def _encoded(table: pd.DataFrame) -> bytes:
+    return format_tsv(table).encode()
+
+
+def _write_bytes(data: bytes, target: Path) -> Path:
     with atomic_path(target) as tmp:
         if target.suffix == ".gz":
             import gzip

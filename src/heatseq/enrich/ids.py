@@ -145,7 +145,8 @@ def map_to_symbols(ids: Iterable[object], *, organism: Organism,
                 f" They look like {words} IDs{' (' + info.organism + ')' if info.organism else ''}.")
         raise InputError(f"{what}: none of the {len(given):,} gene IDs could be mapped to "
                          f"{organism} gene symbols (e.g. {_examples(given)}).{hint} heatseq "
-                         "maps Ensembl gene IDs, Entrez IDs, FlyBase IDs and official symbols.")
+                         "maps Ensembl gene IDs, Entrez IDs, FlyBase IDs and official symbols: "
+                         "check the organism and that the file holds one such ID per line.")
     unmapped = tuple(given[~ok].tolist())
     notes = [f"{what}: {n_mapped:,} of {len(given):,} IDs ({words} IDs detected) mapped to "
              f"{organism} gene symbols" + (f"; {len(unmapped):,} unmapped (e.g. {_examples(unmapped)})"

@@ -286,7 +286,7 @@ def bar_plot(table: pd.DataFrame, *, top_n: int = 20, color_by: ColorBy = "colle
     color_by
         ``"collection"`` (one colour per collection) or ``"direction"`` (up red, down
         blue; ORA tables: the ``up`` and ``down`` lists together, ``both`` left out; GSEA
-        tables: the sign of NES).
+        tables: the sign of ``NES`` or ``nes``).
     title
         Figure title.
     list_name
@@ -305,9 +305,10 @@ def bar_plot(table: pd.DataFrame, *, top_n: int = 20, color_by: ColorBy = "colle
     _check_top_n(top_n)
     _check_table(table, ("term_id", "pvalue", "padj"))
     if color_by == "direction":
-        if "NES" in table.columns and list_name is None and "list" not in table.columns:
+        nes_col = "NES" if "NES" in table.columns else "nes"
+        if nes_col in table.columns and list_name is None and "list" not in table.columns:
             frame = _select(table, top_n, None, by="padj")
-            direction = np.where(frame["NES"].to_numpy(dtype=float) >= 0, "up", "down")
+            direction = np.where(frame[nes_col].to_numpy(dtype=float) >= 0, "up", "down")
         elif "list" in table.columns:
             frame = _select(table, top_n, list_name, lists=("up", "down"), by="padj")
             direction = frame["list"].astype(str).to_numpy()

@@ -63,7 +63,33 @@ def test_demo_folder_layout(demo_runs):
     assert {Path(k).name for k in run["inputs"]} == {counts.name, samples.name}
     assert all(len(v["sha256"]) == 64 for v in run["inputs"].values())
     assert set(run["annotation"]["organisms"]) >= {"human", "mouse", "fly"}
-    assert set(run["timings"]) == {"read", "plan", "qc", "de", "heatmaps", "plots", "report"}
+    assert set(run["timings"]) == {"read", "plan", "qc", "de", "heatmaps", "enrich", "plots",
+                                   "report"}
+
+
+def test_demo_enrichment_known_biology_in_files_and_report(demo_runs):
+    """Acceptance 3 in the run: the 'both' list of dex trt vs untrt (padj < 0.05, |LFC| > 1,
+    GO BP 10-500) has vasculature development and extracellular matrix organization in its
+    top 20 and GO:0051384 at p < 0.01 (measured: ranks 3 and 15, p 2.6e-3); the report shows
+    the enrichment section with the releases, a dot plot, and GO:0051384 in its table; run.json
+    records the collection releases; modules.txt carries the best terms."""
+    out = demo_runs[0]
+    t = pd.read_csv(out / "enrich" / "de_dex_trt_vs_untrt.ora.tsv", sep="\t")
+    both = t[t["list"] == "both"].reset_index(drop=True)
+    top20 = both["term_id"].head(20).tolist()
+    assert "GO:0001944" in top20 and "GO:0030198" in top20
+    assert both.set_index("term_id").loc["GO:0051384", "pvalue"] < 0.01
+    g = pd.read_csv(out / "enrich" / "de_dex_trt_vs_untrt.gsea.tsv", sep="\t")
+    assert len(g) == 50 and g["padj"].min() < 0.05
+    run = json.loads((out / "run.json").read_text())
+    assert run["gene_sets"]["go_bp"]["release"].startswith("GO 2022-07-01")
+    assert set(run["gene_sets"]) == {"go_bp", "reactome", "hallmark"}
+    page = (out / "report.html").read_text()
+    assert "Enrichment was not run" not in page and "GO:0051384" in page
+    assert "vasculature development" in page and "Gene-set releases: go_bp: GO 2022-07-01" in page
+    assert "Gene-set enrichment used heatseq" in page
+    lines = (out / "heatmaps" / "top_variance.modules.txt").read_text().splitlines()
+    assert any("padj" in line for line in lines), lines
 
 
 def test_demo_de_table_is_the_de_commands(demo_runs, tmp_path):

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from heatseq.report import Figure, Report, Section, Table
 from heatseq.workflow.heatmaps import HeatmapOutput
 
@@ -118,12 +120,70 @@ def contrast_section(res: Any, *, stage: Path, index: int, plots: Mapping[str, A
                    paragraphs=tuple(paras), figures=tuple(figs), tables=(table,))
 
 
-def enrichment_section() -> Section:
-    """Enrichment is not part of this version of the run: said so, plainly."""
-    return Section(id="enrichment", title="Enrichment", status="not_run",
-                   paragraphs=("Enrichment (GO and pathway over-representation and GSEA per "
-                               "contrast and per heatmap module) was not run: this version of "
-                               "heatseq does not include it yet.",))
+def enrichment_section(enrichment: Any = None, *, stage: Path | None = None,
+                       n: int = 15) -> Section:
+    """Per contrast: the top non-redundant GO/pathway terms of the up, down and both lists
+    (a table and the dot plot of 'both') and the top GSEA sets; the releases of the
+    collections. Without results (no organism or no bundled sets), the reason, plainly."""
+    if enrichment is None or not enrichment.contrasts:
+        why = (enrichment.notes[0] if enrichment is not None and enrichment.notes else
+               "Enrichment was not run.")
+        return Section(id="enrichment", title="Enrichment", status="not_run",
+                       paragraphs=(why,))
+    assert stage is not None
+    rel = "; ".join(f"{k}: {v}" for k, v in enrichment.releases.items())
+    paras = ["Over-representation (one-sided hypergeometric test, Benjamini-Hochberg per "
+             "list and collection) of the genes up, down and either way at padj < 0.05 and "
+             "|log2FoldChange| > 1, against the genes with an adjusted p-value; GO BP sets of "
+             "10-500 genes in that universe; redundant GO terms (a child or parent of a "
+             "better term sharing most of its genes) left out of the tables shown. Preranked "
+             "GSEA on the Wald statistic (seed 0). Full tables: enrich/.",
+             f"Gene-set releases: {rel}."]
+    subs = []
+    for i, ce in enumerate(enrichment.contrasts):
+        sid = _safe_id(f"enrich-{i + 1}")
+        lists = [str(x) for x in dict.fromkeys(ce.ora.table["list"].astype(str))]
+        t = pd.concat([ce.ora.top(list_name=x, n=n, padj=1.0) for x in lists]) if lists \
+            else ce.ora.table
+        cols = [c for c in ("list", "collection", "term_id", "term_name", "set_size",
+                            "overlap", "fold_enrichment", "pvalue", "padj") if c in t.columns]
+        tables = [Table(id=f"{sid}-ora", title=f"Top terms: {ce.name}",
+                        frame=t[cols].reset_index(drop=True),
+                        caption=f"The {n} non-redundant terms of smallest p-value per list.",
+                        download=stage / "enrich" / f"{ce.stem}.ora.tsv", max_rows=3 * n)]
+        full = ce.ora.table
+        sig = full[full["padj"] < 0.05].sort_values(["list", "pvalue"], kind="mergesort")
+        if len(sig):
+            scols = [c for c in (*cols, "redundant_of") if c in sig.columns]
+            tables.append(Table(id=f"{sid}-ora-all", title=f"All terms at padj < 0.05: "
+                                f"{ce.name}", frame=sig[scols].reset_index(drop=True),
+                                caption="Every term at padj < 0.05 in each list, redundant "
+                                        "GO terms included (redundant_of names the better "
+                                        "term); search by name or GO ID.",
+                                download=stage / "enrich" / f"{ce.stem}.ora.tsv",
+                                max_rows=2000))
+        if ce.gsea is not None and len(ce.gsea.table):
+            g = ce.gsea.table.head(n)
+            gcols = [c for c in ("collection", "term_id", "term_name", "set_size", "nes",
+                                 "pvalue", "padj") if c in g.columns]
+            tables.append(Table(id=f"{sid}-gsea", title=f"GSEA: {ce.name}",
+                                frame=g[gcols].reset_index(drop=True),
+                                caption="Preranked GSEA on the Wald statistic, smallest "
+                                        "p-values first.",
+                                download=stage / "enrich" / f"{ce.stem}.gsea.tsv",
+                                max_rows=n))
+        figs = []
+        if ce.dot_png is not None:
+            svg = ce.dot_png[:-len(".png")] + ".svg"
+            figs.append(Figure(id=f"{sid}-dot", title=f"Dot plot: {ce.name}, all DE genes",
+                               caption="Gene ratio of each term; point size = overlap, "
+                                       "colour = padj.",
+                               png=stage / ce.dot_png,
+                               svg=stage / svg if (stage / svg).exists() else None))
+        subs.append(Section(id=sid, title=f"Enrichment: {ce.name}", figures=tuple(figs),
+                            tables=tuple(tables)))
+    return Section(id="enrichment", title="Enrichment", paragraphs=tuple(paras),
+                   subsections=tuple(subs))
 
 
 def run_report(*, title: str, sections: Sequence[Section], methods: str,

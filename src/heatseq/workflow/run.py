@@ -181,6 +181,8 @@ def run_analysis(counts: str | os.PathLike[str], *, samples: str | os.PathLike[s
                 run.de_step(fit_type=fit_type, lfc_threshold=lfc_threshold, shrink=shrink)
             with stage("heatmaps"):
                 run.heatmap_step(n_top=heatmap_genes, n_de=de_heatmap_genes, k=k)
+            with stage("enrich"):
+                run.enrich_step(organism=organism)
             with stage("plots"):
                 run.plot_step(highlight=tuple(highlight))
             with stage("report"):
@@ -232,6 +234,7 @@ class _Run:
         self.heatmaps: list[HeatmapOutput] = []
         self.plots: dict[str, dict[str, Any]] = {}
         self.vst: pd.DataFrame | None = None
+        self.enrichment: Any = None
         sym = ds.genes["symbol"] if "symbol" in ds.genes.columns else None
         self.symbols = None if sym is None else sym.astype(object).where(sym.notna(), None)
 
@@ -307,6 +310,56 @@ class _Run:
             self.heatmaps.append(h)
             self.files.extend(h.files)
 
+    def enrich_step(self, *, organism: str) -> None:
+        """ORA and GSEA per contrast, module enrichment per heatmap (modules.txt rewritten
+        with each module's best term); see :mod:`heatseq.workflow.enrich_step`."""
+        from heatseq.annotation import guess_organism
+        from heatseq.workflow.enrich_step import run_enrichment
+
+        org = guess_organism(self.ds.gene_ids) if organism == "auto" else organism
+        self.enrichment = run_enrichment(results=self.results, heatmaps=self.heatmaps,
+                                         stage=self.stage, organism=org,
+                                         symbols=self.symbols, formats=self.formats,
+                                         dpi=self.dpi)
+        self.heatmaps = list(self.enrichment.heatmaps)
+        self.files.extend(self.enrichment.files)
+        for note in self.enrichment.notes:
+            log.info("%s", note)
+
+    def enrichment_methods(self) -> tuple[str, ...]:
+        """The methods sentence on enrichment, with the collection releases."""
+        e = self.enrichment
+        if e is None or not e.contrasts:
+            return ()
+        from heatseq.workflow.enrich_step import RUN_GSEA
+
+        rel = "; ".join(f"{k}: {v}" for k, v in e.releases.items())
+        return (f"Gene-set enrichment used heatseq's bundled {e.organism} collections "
+                f"({rel}): over-representation of the genes up, down and either way "
+                "(padj < 0.05, |log2 fold change| > 1) by a one-sided hypergeometric test "
+                "against the genes with an adjusted p-value, sets of 10-500 genes, "
+                "Benjamini-Hochberg adjusted, redundant GO terms collapsed; preranked GSEA "
+                f"on the Wald statistic ({', '.join(RUN_GSEA)}; adaptive multilevel "
+                "p-values, seed 0); each heatmap module was tested against all clustered "
+                "genes.",)
+
+    def gene_sets(self) -> Any:
+        """run.json's and the report's ``gene_sets``: release and licence of each
+        collection tested."""
+        e = self.enrichment
+        if e is None or not e.collections:
+            return "none (enrichment not run)" if e is None or not e.notes else e.notes[0]
+        from heatseq.enrich.collections import collection_versions
+
+        bundled = collection_versions()["collections"]
+        out = {}
+        for c in e.collections:
+            info = bundled.get(f"{c.name}_{c.organism}", {})
+            out[c.name] = {"organism": c.organism, "release": c.release,
+                           "licence": c.licence, "sets": len(c),
+                           **({"source": info["source"]} if "source" in info else {})}
+        return out
+
     def plot_step(self, *, highlight: tuple[str, ...] = ()) -> None:
         """Volcano and MA plots of each contrast (static files, interactive fragments for the
         report), with the contrast's top DE genes labelled."""
@@ -343,7 +396,7 @@ class _Run:
                        outputs=[*self.files, "heatseq.log", "run.json"],
                        timings=dict(timings),
                        extra={"annotation": annotation_versions(),
-                              "gene_sets": None, "plan_notes": list(p.notes),
+                              "gene_sets": self.gene_sets(), "plan_notes": list(p.notes),
                               "de_summary": {r.name: r.summary().splitlines()
                                              for r in self.results}},
                        started=started)
@@ -378,7 +431,7 @@ class _Run:
                                      paragraphs=top.summaries,
                                      figures=(br.heatmap_figure(self.stage, top,
                                                                 fig_id="top-variance-heatmap"),)))
-        sections.append(br.enrichment_section())
+        sections.append(br.enrichment_section(self.enrichment, stage=self.stage))
         methods = methods_text(versions=versions, design=p.design,
                                contrasts=[r.name for r in self.results],
                                fit_type=str(fit.params.get("fit_type", "parametric")),
@@ -388,11 +441,12 @@ class _Run:
                                n_genes=ds.counts.shape[1], n_samples=ds.counts.shape[0],
                                heatmap_genes=int(params.get("heatmap_genes", 500)),
                                organism=params.get("organism") if params.get("organism")
-                               != "auto" else None)
+                               != "auto" else None,
+                               extra=self.enrichment_methods())
         provenance = {"command": command, "versions": versions, "parameters": dict(params),
                       "inputs": {str(x): {"sha256": file_sha256(x)} for x in inputs},
                       "annotation": annotation_versions(),
-                      "gene_sets": "none (enrichment not run)"}
+                      "gene_sets": self.gene_sets()}
         report = br.run_report(title=f"heatseq report: {p.design}", sections=sections,
                                methods=methods, provenance=provenance,
                                created=started.strftime("%Y-%m-%d %H:%M UTC"))

@@ -49,7 +49,7 @@ def serve_command(host: str, port: int, data_dir: Path | None, max_upload_mb: fl
         raise InputError(f"heatseq serve needs the web extra ({', '.join(missing)} "
                          "missing): pip install 'heatseq[web]'")
     from heatseq.web.context import is_loopback
-    from heatseq.web.serve import serve, settings_for
+    from heatseq.web.server import serve, settings_for
 
     settings = settings_for(host=host, data_dir=data_dir, max_upload_mb=max_upload_mb,
                             workers=workers, job_timeout=job_timeout)

@@ -22,6 +22,6 @@ and :mod:`heatseq.cluster`.
 
 from heatseq.web.app import create_app
 from heatseq.web.context import Settings
-from heatseq.web.serve import serve
+from heatseq.web.server import serve
 
 __all__ = ["Settings", "create_app", "serve"]

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 Organism = Literal["auto", "human", "mouse", "fly"]
 #: The stages of a run, in order (progress bars and ``run.json`` timings use these names).
-STAGES = ("read", "plan", "qc", "de", "heatmaps", "plots", "report")
+STAGES = ("read", "plan", "qc", "de", "heatmaps", "enrich", "plots", "report")
 
 
 @dataclass(frozen=True)

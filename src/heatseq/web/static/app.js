@@ -622,6 +622,10 @@
   }
 
   async function requestView() {
+    // the same options for the same run (a change event fired again on blur): keep the view
+    const key = JSON.stringify([S.runId, hmRequest()]);
+    if (key === S.hmKey) return;
+    S.hmKey = key;
     const seq = ++S.hmSeq, t0 = performance.now();
     $("hm-error").hidden = true;
     $("hm-status").textContent = "Clustering on the server…";
@@ -632,6 +636,7 @@
       buf = await r.arrayBuffer();
     } catch (e) {
       if (seq !== S.hmSeq) return;
+      S.hmKey = null;  // a failed view may be asked for again
       $("hm-status").textContent = "";
       $("hm-error").textContent = e.message; $("hm-error").hidden = false;
       return;

@@ -344,3 +344,13 @@ def test_bundled_tables_equal_a_fresh_rebuild(tmp_path):
     assert built == sorted(p.name for p in BUNDLED.iterdir())
     for name in built:
         assert (tmp_path / name).read_bytes() == (BUNDLED / name).read_bytes(), name
+
+
+def test_lrg_records_are_not_looked_up_as_symbols():
+    """Ensembl GTFs carry Locus Reference Genomic records (LRG_<n>) as gene IDs: they map
+    to nothing, and never to the gene whose symbol they resemble (LRG1)."""
+    from heatseq.annotation import map_symbols
+
+    got = map_symbols(["LRG_1", "LRG_425", "LRG1", "ENSG00000120129"], organism="human")
+    assert got.isna().tolist() == [True, True, False, False]
+    assert got.iloc[2] == "LRG1" and got.iloc[3] == "DUSP1"

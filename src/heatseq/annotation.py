@@ -69,6 +69,9 @@ _SPECIES = {"": "human", "MUS": "mouse"}
 _ENSEMBL_PATTERN = re.compile(_ENSEMBL_RE)
 _FLYBASE_PATTERN = re.compile(_FLYBASE_RE)
 _ENTREZ_PATTERN = re.compile(_ENTREZ_RE)
+#: Gene IDs that are neither symbols nor mappable: Ensembl GTFs name their Locus Reference
+#: Genomic records ``LRG_<n>`` (airway's GTF has 425 of them); no bundled table maps them.
+_NOT_A_SYMBOL = re.compile(r"LRG_\d+")
 _VERSION_RE = re.compile(r"^(ENS[A-Z]{0,6}?[A-Z]\d{11})\.\d+(_PAR_Y)?$")
 
 
@@ -431,6 +434,10 @@ def _lookup(ids: _Ids, organism: str, to: str) -> np.ndarray:
     q, ens, is_fb, is_entrez = ids.q, ids.ens, ids.is_fb, ids.is_entrez
     nothing = pd.Series(np.nan, index=q.index, dtype=object)
     is_symbol = ens["kind"].isna().to_numpy() & ~is_fb & ~is_entrez & q.notna().to_numpy()
+    if is_symbol.any():  # LRG records are not symbols: they need no symbol tables
+        lrg = _NOT_A_SYMBOL.fullmatch
+        cand = np.flatnonzero(is_symbol)
+        is_symbol[cand[[lrg(v) is not None for v in q.to_numpy()[cand]]]] = False
     if organism == "fly":  # FlyBase IDs play the role of Ensembl gene IDs (Ensembl uses them)
         gene_key = q.where(is_fb)
     else:

@@ -162,6 +162,18 @@ def _plot_point(page: Page, div: str, x: float, y: float) -> tuple[float, float]
     }""", [div, x, y]))
 
 
+def _stable_point(page: Page, div: str, x: float, y: float) -> tuple[float, float]:
+    """:func:`_plot_point` once two readings 0.2 s apart agree (the layout has settled)."""
+    last = _plot_point(page, div, x, y)
+    for _ in range(25):
+        page.wait_for_timeout(200)
+        now = _plot_point(page, div, x, y)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def _de_column(page: Page, name: str) -> list[float]:
     heads = page.eval_on_selector_all("#de-table thead th", "e => e.map(x => x.dataset.sort)")
     j = heads.index(name)
@@ -247,10 +259,14 @@ def test_the_whole_analysis_in_the_browser(browser, server: LiveServer) -> None:
         return {gene: p.gene_id[best], symbol: p.symbol[best], x: p.lfc[best],
                 y: -Math.log10(Math.max(p.padj[best], 1e-300))};
     }""")
-    x, y = _plot_point(page, "volcano", top["x"], top["y"])
-    page.mouse.move(x - 30, y + 30)
-    page.mouse.move(x, y, steps=5)
-    page.wait_for_function("window.heatseq.lastPlotHover !== null", timeout=10000)
+    page.locator("#volcano").scroll_into_view_if_needed()
+    for _ in range(3):  # the plot may still be settling (a resize) while the page loads
+        x, y = _stable_point(page, "volcano", top["x"], top["y"])
+        page.mouse.move(x - 30, y + 30)
+        page.mouse.move(x, y, steps=5)
+        page.wait_for_function("window.heatseq.lastPlotHover !== null", timeout=10000)
+        if page.evaluate("window.heatseq.lastPlotHover.gene") == top["gene"]:
+            break
     page.wait_for_selector("#volcano .hoverlayer .hovertext")
     assert top["symbol"] in (page.text_content("#volcano .hoverlayer") or "")
     assert page.evaluate("window.heatseq.lastPlotHover.gene") == top["gene"]

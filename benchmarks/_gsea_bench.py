@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _harness import print_table, run_median, run_once
+from _harness import print_steps, print_table, run_median, run_once
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 5.0
@@ -147,12 +146,7 @@ def gsea_section(args: argparse.Namespace, work: Path | None = None) -> None:
         except ImportError:
             print("gseapy is not installed: skipped (pip install gseapy)")
         print_table(runs, baseline="heatseq (multilevel)")
-        print("inside each process, median seconds (own clock):")
-        print(f"{'tool':<30}{'imports':>10}{'load':>10}{'test':>10}{'write':>10}")
-        for name, rows in steps.items():
-            med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-            print(f"{name:<30}{med['import']:>10.2f}{med['load']:>10.2f}{med['core']:>10.2f}"
-                  f"{med['write']:>10.2f}")
+        print_steps(steps)
         if len(runs) == 3 and runs[2].returncode == 0:
             ratio = runs[2].wall_s / runs[0].wall_s
             print(f"target: heatseq >= {TARGET:.0f}x faster than gseapy prerank: "

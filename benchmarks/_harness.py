@@ -65,3 +65,17 @@ def print_table(runs: list[Run], *, baseline: str) -> None:
         ratio = r.wall_s / base.wall_s if base.wall_s else float("nan")
         flag = "" if r.returncode == 0 else f"  (exit {r.returncode})"
         print(f"{r.name:<28}{r.wall_s:>10.2f}{r.cpu_s:>10.2f}{r.peak_mb:>10.0f}{ratio:>9.1f}x{flag}")
+
+
+def print_steps(steps: dict[str, list[dict[str, float]]], *, test_digits: int = 2) -> None:
+    """Median seconds per stage (``import``, ``load``, ``core``, ``write``) as each process
+    timed itself: one row per tool with at least one successful run."""
+    import statistics
+
+    print("inside each process, median seconds (own clock):")
+    print(f"{'tool':<30}{'imports':>10}{'load':>10}{'test':>10}{'write':>10}")
+    for name, rows in steps.items():
+        if rows:
+            med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+            print(f"{name:<30}{med['import']:>10.2f}{med['load']:>10.2f}"
+                  f"{med['core']:>10.{test_digits}f}{med['write']:>10.2f}")

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import have, print_table, run_median
+from _harness import have, print_steps, print_table, run_median
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_GENESETS = Path("../shared/genesets")
@@ -171,13 +171,7 @@ def ora_section(args: argparse.Namespace, work: Path) -> None:
     except ImportError:
         print("goatools is not installed: skipped (pip install goatools)")
     print_table(runs, baseline="heatseq")
-    print("inside each process, median seconds (own clock):")
-    print(f"{'tool':<28}{'imports':>10}{'load':>10}{'test':>10}{'write':>10}")
-    for name, rows in steps.items():
-        if rows:
-            med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-            print(f"{name:<28}{med['import']:>10.2f}{med['load']:>10.2f}{med['core']:>10.3f}"
-                  f"{med['write']:>10.2f}")
+    print_steps(steps, test_digits=3)
     print("  heatseq load = the bundled GO BP collection; goatools load = OBO + annotations;"
           " test = ORA (goatools: GOEnrichmentStudy incl. propagation + run_study)")
     if len(runs) > 1 and runs[1].returncode == 0:

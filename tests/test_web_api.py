@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from web_support import AIRWAY, Client, LiveServer, small_counts
+from web_support import AIRWAY, Client, LiveServer, children, small_counts
 
 pytestmark = pytest.mark.slow
 
@@ -422,14 +422,6 @@ def test_projects_are_private_to_their_session(server: LiveServer, done: dict) -
 
 
 # ---------------------------------------------------------------------- failures
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        kids += [int(x) for x in text]
-    return kids
-
-
 def test_a_failed_job_reports_its_error_and_the_server_carries_on(server: LiveServer,
                                                                    client: Client) -> None:
     pid = client.project("failures")
@@ -449,7 +441,7 @@ def test_a_failed_job_reports_its_error_and_the_server_carries_on(server: LiveSe
     workers: list[int] = []
     t0 = time.monotonic()
     while not workers and time.monotonic() - t0 < 30:
-        workers = _children(server.pid)
+        workers = children(server.pid)
         time.sleep(0.05)
     assert workers, "no worker process found"
     for w in workers:

@@ -28,7 +28,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from web_support import AIRWAY, Client, LiveServer, small_counts
+from web_support import AIRWAY, Client, LiveServer, children, small_counts
 
 pytestmark = pytest.mark.slow
 
@@ -174,13 +174,6 @@ def _size_factors(srv: LiveServer, run: str) -> pd.Series:
     path = srv.data_dir / "runs" / run / "out" / "de" / "size_factors.tsv"
     return pd.read_csv(path, sep="\t", index_col=0).iloc[:, 0]
 
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        kids += [int(x) for x in (task / "children").read_text().split()]
-    return kids
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -210,7 +203,7 @@ def test_kill_9_during_a_run_then_restart(tmp_path: Path) -> None:
             assert now["status"] in ("queued", "running"), now
             time.sleep(0.1)
         assert now["status"] == "running", now
-        workers = _children(srv.pid)
+        workers = children(srv.pid)
         assert workers, "no worker process"
         assert (data / "runs" / run["id"]).is_dir()
         srv.kill9()

@@ -7,6 +7,7 @@ Not a test module: imported by ``tests/test_web_*.py``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -152,6 +153,15 @@ class Client:
         raise TimeoutError(f"run {run_id} not {until} after {timeout} s: {run}")
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (a server's analysis workers), from /proc."""
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(x) for x in (task / "children").read_text().split()]
+    return kids
+
+
+@functools.cache
 def small_counts(n_genes: int = 3000) -> bytes:
     """The first ``n_genes`` expressed genes of airway, as TSV bytes (a quick analysis)."""
     import pandas as pd

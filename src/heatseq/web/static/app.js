@@ -13,7 +13,7 @@
     config: null, projects: [], project: null, inspection: null, run: null, runId: null,
     contrasts: [], selected: null, selectedLabel: null, page: "data", loaded: {},
     de: { stem: null, sort: "padj", desc: false, offset: 0, limit: 50, q: "" },
-    points: {}, hm: null, hmView: null, hmSeq: 0, lastRedrawMs: null, lastPlotHover: null,
+    points: {}, hm: null, hmView: null, hmSeq: 0, hmKey: null, lastRedrawMs: null, lastPlotHover: null,
     hmHover: null, pollTimer: null, planSeq: 0,
   };
   window.heatseq = S;

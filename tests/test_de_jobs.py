@@ -10,6 +10,8 @@ Tolerance: none (``check_exact=True``). Data: the first 9,000 genes of airway
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ import pandas as pd
 import pytest
 
 from heatseq import Dataset
-from heatseq._fork import available_cores, resolve_jobs, run_forked
+from heatseq._fork import Background, available_cores, resolve_jobs, run_forked, worker_pool
 from heatseq.de.deseq import deseq
 from heatseq.de.results import results
 from heatseq.errors import InputError
@@ -47,13 +49,16 @@ def runs(request):
     for n_jobs in (1, 2, 3):
         fit = deseq(ds, design=design, reference={contrast[0]: contrast[2]}, n_jobs=n_jobs)
         out[n_jobs] = (fit, results(fit, contrast=contrast))  # apeglm on fit.n_jobs
+    with worker_pool(2):  # as `heatseq de` runs: one pool of workers for every step
+        fit = deseq(ds, design=design, reference={contrast[0]: contrast[2]}, n_jobs=2)
+        out["pool"] = (fit, results(fit, contrast=contrast))
     return out
 
 
-@pytest.mark.parametrize("n_jobs", [2, 3])
+@pytest.mark.parametrize("n_jobs", [2, 3, "pool"])
 def test_processes_give_the_one_process_numbers(runs, n_jobs):
     (fa, ra), (fb, rb) = runs[1], runs[n_jobs]
-    assert fa.n_jobs == 1 and fb.n_jobs == n_jobs
+    assert fa.n_jobs == 1 and fb.n_jobs == (2 if n_jobs == "pool" else n_jobs)
     pd.testing.assert_frame_equal(ra.table, rb.table, check_exact=True)
     pd.testing.assert_frame_equal(fa.dispersion_table(), fb.dispersion_table(), check_exact=True)
     for name in ("beta", "beta_se", "mu", "hat_diagonals", "log_likelihood"):
@@ -84,6 +89,44 @@ def test_run_forked_keeps_order_and_raises_task_errors():
 
     with pytest.raises(ValueError, match="task failed"):
         run_forked([lambda: 1, boom], n_jobs=2)
+
+
+def _worker_pid() -> int:
+    return os.getpid()
+
+
+def test_worker_pool_runs_every_call_on_the_same_workers():
+    with worker_pool(2):
+        first = set(run_forked([_worker_pid] * 6, n_jobs=2))
+        second = set(run_forked([_worker_pid] * 6, n_jobs=2))
+        # a task that cannot be pickled (a lambda) runs on freshly forked processes instead
+        assert run_forked([lambda i=i: i + 1 for i in range(4)], n_jobs=2) == [1, 2, 3, 4]
+        with worker_pool(2):  # a nested block keeps the open pool
+            third = set(run_forked([_worker_pid] * 6, n_jobs=2))
+    workers = first | second | third
+    assert os.getpid() not in workers and len(workers) <= 2  # never more than the two workers
+    assert os.getpid() not in set(run_forked([_worker_pid] * 4, n_jobs=2))  # after: forks again
+
+
+def _warn_and_return(value):
+    warnings.warn(f"about {value}", UserWarning, stacklevel=1)
+    return (os.getpid(), value)
+
+
+def _fail():
+    raise InputError("bad thing in the child")
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_background_returns_the_value_its_warnings_and_its_errors(fork):
+    job = Background(lambda: _warn_and_return(41), fork=fork)
+    with pytest.warns(UserWarning, match="about 41"):
+        pid, value = job.result()
+    assert value == 41 and (pid != os.getpid()) == fork
+    assert job.result() == (pid, 41)  # collected once
+    with pytest.raises(InputError, match="bad thing in the child"):
+        Background(_fail, fork=fork).result()
+    Background(lambda: 1, fork=fork)  # never collected: reaped when dropped, no zombie
 
 
 def test_write_tables_writes_the_bytes_of_write_table(tmp_path, runs):

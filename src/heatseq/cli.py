@@ -105,6 +105,30 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
                         format="%(message)s", stream=sys.stderr)
 
 
+def _reuse_freed_memory() -> None:
+    """Have glibc's malloc keep freed memory for reuse instead of returning it to the kernel.
+
+    NumPy's temporaries of more than 128 KB are otherwise mapped fresh and unmapped on each
+    allocation, and every first touch of a fresh page is a page fault: on airway's DE fit,
+    117,000 faults and 0.13 s of system time, 13,000 and 0.02 s with these settings (arrays
+    up to 64 MB come from the heap, which is not trimmed and grows 64 MB at a time). Only
+    the command-line process does this; imported as a library heatseq leaves malloc alone.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    mallopt(m_mmap_threshold, 64 << 20)
+    mallopt(m_trim_threshold, 1 << 30)
+    mallopt(m_top_pad, 64 << 20)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``heatseq`` console script."""
+    _reuse_freed_memory()
     cli.main(args=argv, prog_name="heatseq")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,8 +101,8 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
                vst_nsub: int | None, tx2gene: Path | None, scheduler: str | None, outdir: Path,
                force: bool) -> None:
     """Differential expression of COUNTS with the DESeq2 method (Wald or LRT)."""
+    from heatseq._fork import Background, available_cores, worker_pool
     from heatseq._progress import Stages
-    from heatseq.annotation import annotate
     from heatseq.de.deseq import deseq
     from heatseq.de.results import results
     from heatseq.io.detect import read_counts
@@ -113,11 +115,14 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
     reference = _references([c for c in parsed if c is not None], references)
     out = ensure_outdir(outdir, force=force, inputs=(counts, samples))
     written: list[str] = []
-    with Stages(["read", "fit", "results", "write"], quiet=state.quiet) as stages:
+    with (worker_pool(available_cores() if scheduler is None else 1),
+          Stages(["read", "fit", "results", "write"], quiet=state.quiet) as stages):
         with stages.step("reading counts"):
             ds = read_counts(counts, samples=samples, tx2gene=tx2gene)
-            ds = annotate(ds)
         client = _connect(scheduler)
+        # gene symbols (needed only in the results table) are looked up in a second process
+        # during the fit, whose serial parts leave a core idle
+        symbols = Background(functools.partial(_symbols, ds), fork=client is None)
         try:
             with stages.step("fitting (size factors, dispersions, GLM)"):
                 fit = deseq(ds, design=design, reference=reference,
@@ -126,6 +131,7 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
         finally:
             if client is not None:
                 client.close()
+        fit = dataclasses.replace(fit, dataset=_with_symbols(fit.dataset, symbols.result()))
         with stages.step("testing and shrinking"):
             res_list = [results(fit, contrast=c, alpha=alpha, lfc_threshold=lfc_threshold,
                                 alt_hypothesis=alt_hypothesis, shrink=shrink)  # type: ignore[arg-type]
@@ -135,14 +141,10 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
             for res in res_list:
                 name = "de_results.tsv" if len(res_list) == 1 else f"{res.file_stem}.tsv"
                 tables.append((res.table, name))
-            tables += [
-                (fit.size_factors.rename_axis("sample").to_frame(), "size_factors.tsv"),
-                (fit.dispersion_table()[["dispGeneEst", "dispFit", "dispersion"]],
-                 "dispersions.tsv"),
-                (fit.normalized_counts().T.rename_axis("gene_id"), "normalized_counts.tsv"),
-                (fit.vst(blind=False, nsub=vst_nsub).T.rename_axis("gene_id"), "vst.tsv")]
+            tables += _fit_tables(fit, vst_nsub)
             write_tables([(t, out / name) for t, name in tables], n_jobs=fit.n_jobs)
             written += [name for _, name in tables]
+        ds = fit.dataset
     for note in (*(ds.source.notes if ds.source else ()), *fit.notes,
                  *(n for r in res_list for n in r.notes)):
         if not state.quiet:
@@ -160,3 +162,32 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
         click.echo(f"Wrote {len(written) + 1} files to {out}")
 
 
+def _symbols(ds: Any) -> tuple[Any, Any]:
+    """The ``symbol`` column and the note :func:`heatseq.annotation.annotate` adds to ``ds``."""
+    from heatseq.annotation import annotate
+
+    done = annotate(ds)
+    return done.genes["symbol"], done.source.notes[-1] if done.source else None
+
+
+def _with_symbols(ds: Any, found: tuple[Any, Any]) -> Any:
+    """``ds`` with the symbols and note of :func:`_symbols` (what ``annotate(ds)`` returns)."""
+    from heatseq.dataset import Dataset
+
+    symbol, note = found
+    genes = ds.genes.copy()
+    genes["symbol"] = symbol
+    source = ds.source
+    if source is not None and note is not None:
+        source = dataclasses.replace(source, notes=(*source.notes, note))
+    return Dataset(ds.counts, samples=ds.samples, genes=genes, lengths=ds.lengths, source=source,
+                   extra=ds.extra)
+
+
+def _fit_tables(fit: Any, vst_nsub: int | None) -> list[tuple[Any, str]]:
+    """size_factors, dispersions, normalized_counts and vst, with their file names."""
+    return [
+        (fit.size_factors.rename_axis("sample").to_frame(), "size_factors.tsv"),
+        (fit.dispersion_table()[["dispGeneEst", "dispFit", "dispersion"]], "dispersions.tsv"),
+        (fit.normalized_counts().T.rename_axis("gene_id"), "normalized_counts.tsv"),
+        (fit.vst(blind=False, nsub=vst_nsub).T.rename_axis("gene_id"), "vst.tsv")]

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from heatseq._fork import available_cores, worker_pool
 from heatseq.errors import InputError
 from heatseq.workflow.heatmaps import HeatmapOutput, de_heatmap, top_variance_heatmap
 from heatseq.workflow.methods import contrast_words
@@ -177,7 +178,7 @@ def run_analysis(counts: str | os.PathLike[str], *, samples: str | os.PathLike[s
                        alpha=alpha)
             with stage("qc"):
                 run.qc_step()
-            with stage("de"):
+            with stage("de"), worker_pool(available_cores()):
                 run.de_step(fit_type=fit_type, lfc_threshold=lfc_threshold, shrink=shrink)
             with stage("heatmaps"):
                 run.heatmap_step(n_top=heatmap_genes, n_de=de_heatmap_genes, k=k)

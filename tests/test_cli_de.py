@@ -66,7 +66,13 @@ def test_two_contrasts_write_one_file_each(tmp_path):
     (["--contrast", "condition,Lung,Kidney"], "Lung"),
     (["--contrast", "condition,Liver"], "FACTOR,LEVEL,REFERENCE"),
 ])
-def test_bad_design_or_contrast_exits_2_without_output(tmp_path, extra, message):
+def test_bad_design_or_contrast_exits_2_without_output(tmp_path, monkeypatch, extra, message):
+    import importlib
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the bad contrast should be refused before the model is fitted")
+
+    monkeypatch.setattr(importlib.import_module("heatseq.de.deseq"), "deseq", no_fit)
     out = tmp_path / "de"
     args = ["de", str(DATA / "counts.tsv.gz"), "--samples", str(DATA / "samples.csv"),
             "--design", "~ condition", *extra, "-o", str(out)]

@@ -119,6 +119,7 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
           Stages(["read", "fit", "results", "write"], quiet=state.quiet) as stages):
         with stages.step("reading counts"):
             ds = read_counts(counts, samples=samples, tx2gene=tx2gene)
+            _check_contrasts(ds, design, reference, parsed)
         client = _connect(scheduler)
         # gene symbols (needed only in the results table) are looked up in a second process
         # during the fit, whose serial parts leave a core idle
@@ -191,3 +192,14 @@ def _fit_tables(fit: Any, vst_nsub: int | None) -> list[tuple[Any, str]]:
         (fit.dispersion_table()[["dispGeneEst", "dispFit", "dispersion"]], "dispersions.tsv"),
         (fit.normalized_counts().T.rename_axis("gene_id"), "normalized_counts.tsv"),
         (fit.vst(blind=False, nsub=vst_nsub).T.rename_axis("gene_id"), "vst.tsv")]
+
+
+def _check_contrasts(ds: Any, design: str, reference: dict[str, str], parsed: list[Any]) -> None:
+    """Fail before the fit, not after it, on a design or contrast that cannot work (the same
+    checks and messages as :func:`heatseq.de.deseq` and :func:`heatseq.de.results`)."""
+    from heatseq.de.design import contrast_vector, design_matrix
+
+    full = design_matrix(ds.samples, design, reference=reference)
+    for c in parsed:
+        if c is not None:
+            contrast_vector(full, c)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from heatseq.errors import InputError
 
-__all__ = ["atomic_path", "ensure_outdir", "format_tsv", "write_bytes", "write_table", "write_tables"]
+__all__ = ["atomic_path", "ensure_outdir", "format_tsv", "write_table", "write_tables"]
 
 FLOAT_FORMAT = "%.10g"
 NA_REP = "NA"
@@ -67,11 +67,6 @@ def write_tables(tables: Sequence[tuple[pd.DataFrame, str | os.PathLike[str]]], 
 
 def _encoded(table: pd.DataFrame) -> bytes:
     return format_tsv(table).encode()
-
-
-def write_bytes(data: bytes, path: str | os.PathLike[str]) -> Path:
-    """Write ``data`` to ``path`` atomically (gzip-compressed when the name ends in .gz)."""
-    return _write_bytes(data, Path(path))
 
 
 def _write_bytes(data: bytes, target: Path) -> Path:

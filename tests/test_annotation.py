@@ -262,6 +262,23 @@ def test_annotate_unknown_organism_warns_and_leaves_symbols_empty():
     assert out.genes["symbol"].isna().all()
 
 
+
+def test_lookup_and_attach_halves_make_annotate():
+    ids = ["ENSG00000120129", "ENSG00000096060", "ENSG99999999999"]
+    genes = pd.DataFrame({"symbol": ["MyName", np.nan, ""]}, index=ids)
+    ds = _small(ids, genes=genes, source=Source(path="x.tsv", format="matrix"))
+    symbols, note = ann.gene_symbols(ds)
+    assert symbols.tolist()[:2] == ["DUSP1", "FKBP5"] and pd.isna(symbols.iloc[2])
+    assert note.endswith("2 of 3 gene IDs mapped.")
+    halves, whole = ann.with_symbols(ds, symbols, note), annotate(ds)
+    pd.testing.assert_frame_equal(halves.genes, whole.genes)
+    assert halves.genes["symbol"].tolist()[:2] == ["MyName", "FKBP5"]
+    assert halves.source.notes == whole.source.notes
+    # symbols in another order are aligned on gene ID
+    shuffled = ann.with_symbols(ds, symbols.iloc[::-1], note)
+    pd.testing.assert_frame_equal(shuffled.genes, whole.genes)
+
+
 # ---------------------------------------------------------------------- errors
 def test_unknown_organism_is_an_error_listing_valid_ones():
     msg = r"organism='rat' is not valid; choose one of auto, human, mouse, fly\."

@@ -41,10 +41,12 @@ __all__ = [
     "annotate",
     "annotation_versions",
     "detect_ids",
+    "gene_symbols",
     "guess_organism",
     "map_ids",
     "map_symbols",
     "strip_version",
+    "with_symbols",
 ]
 
 log = logging.getLogger(__name__)
@@ -566,26 +568,59 @@ def annotate(dataset: Dataset, *, organism: OrganismOption = "auto") -> Dataset:
     if not isinstance(dataset, Dataset):
         raise InputError(f"annotate() needs a heatseq Dataset; got {type(dataset).__name__}.")
     _check_option(organism, ("auto", *ORGANISMS), "organism")
+    symbols, note = _symbols_of(dataset, organism)
+    return with_symbols(dataset, symbols, note)
+
+
+def _symbols_of(dataset: Dataset, organism: OrganismOption) -> tuple[pd.Series, str]:
+    """The symbols of ``dataset``'s gene IDs (indexed by gene ID, NaN where unmapped) and
+    the note that says how many mapped; warns when the organism cannot be told."""
     _, q = _as_text(dataset.gene_ids)
     parsed = _classify(q)
     try:
         org = _resolve_organism(parsed, organism)
     except InputError as exc:
-        warnings.warn(f"No gene symbols added: {exc}", InputWarning, stacklevel=2)
+        warnings.warn(f"No gene symbols added: {exc}", InputWarning, stacklevel=3)
         symbols = pd.Series(np.nan, index=dataset.gene_ids, dtype=object)
-        note = "No gene symbols added: the organism could not be told from the gene IDs."
-    else:
-        symbols = pd.Series(_lookup(parsed, org, "symbol"), index=dataset.gene_ids, dtype=object)
-        note = (f"Gene symbols from heatseq's bundled {org} annotation: "
-                f"{int(symbols.notna().sum()):,} of {len(symbols):,} gene IDs mapped.")
+        return symbols, "No gene symbols added: the organism could not be told from the gene IDs."
+    symbols = pd.Series(_lookup(parsed, org, "symbol"), index=dataset.gene_ids, dtype=object)
+    return symbols, (f"Gene symbols from heatseq's bundled {org} annotation: "
+                     f"{int(symbols.notna().sum()):,} of {len(symbols):,} gene IDs mapped.")
+
+
+def gene_symbols(dataset: Dataset, *, organism: OrganismOption = "auto") -> tuple[pd.Series, str]:
+    """The lookup half of :func:`annotate`: symbols for ``dataset``'s gene IDs and the note.
+
+    ``annotate(ds)`` is ``with_symbols(ds, *gene_symbols(ds))``; the two halves let the
+    lookup run elsewhere (another process) while ``ds`` is in use.
+
+    Returns
+    -------
+    (pandas.Series, str)
+        Symbols indexed by gene ID (NaN where unmapped) and the note for ``source.notes``.
+    """
+    if not isinstance(dataset, Dataset):
+        raise InputError(f"gene_symbols() needs a heatseq Dataset; got {type(dataset).__name__}.")
+    _check_option(organism, ("auto", *ORGANISMS), "organism")
+    return _symbols_of(dataset, organism)
+
+
+def with_symbols(dataset: Dataset, symbols: pd.Series, note: str | None = None) -> Dataset:
+    """The attach half of :func:`annotate`: a copy of ``dataset`` with ``symbols`` (from
+    :func:`gene_symbols`) as its ``symbol`` column and ``note`` added to ``source.notes``.
+
+    A ``symbol`` column already present wins where it has a value.
+    """
     genes = dataset.genes.copy()
+    if not symbols.index.equals(dataset.gene_ids):
+        symbols = symbols.reindex(dataset.gene_ids)
     if "symbol" in genes.columns:
         old = genes["symbol"].astype(object).where(genes["symbol"].astype(str) != "")
         genes["symbol"] = _first_valid(old, symbols)
     else:
         genes["symbol"] = symbols
     source = dataset.source
-    if source is not None:
+    if source is not None and note is not None:
         source = dataclasses.replace(source, notes=(*source.notes, note))
     return Dataset(dataset.counts, samples=dataset.samples, genes=genes, lengths=dataset.lengths,
                    source=source, extra=dataset.extra)

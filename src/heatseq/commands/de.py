@@ -103,6 +103,7 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
     """Differential expression of COUNTS with the DESeq2 method (Wald or LRT)."""
     from heatseq._fork import Background, available_cores, worker_pool
     from heatseq._progress import Stages
+    from heatseq.annotation import gene_symbols, with_symbols
     from heatseq.de.deseq import deseq
     from heatseq.de.results import results
     from heatseq.io.detect import read_counts
@@ -123,7 +124,7 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
         client = _connect(scheduler)
         # gene symbols (needed only in the results table) are looked up in a second process
         # during the fit, whose serial parts leave a core idle
-        symbols = Background(functools.partial(_symbols, ds), fork=client is None)
+        symbols = Background(functools.partial(gene_symbols, ds), fork=client is None)
         try:
             with stages.step("fitting (size factors, dispersions, GLM)"):
                 fit = deseq(ds, design=design, reference=reference,
@@ -132,7 +133,7 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
         finally:
             if client is not None:
                 client.close()
-        fit = dataclasses.replace(fit, dataset=_with_symbols(fit.dataset, symbols.result()))
+        fit = dataclasses.replace(fit, dataset=with_symbols(fit.dataset, *symbols.result()))
         with stages.step("testing and shrinking"):
             res_list = [results(fit, contrast=c, alpha=alpha, lfc_threshold=lfc_threshold,
                                 alt_hypothesis=alt_hypothesis, shrink=shrink)  # type: ignore[arg-type]
@@ -161,28 +162,6 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
         for res in res_list:
             click.echo(res.summary())
         click.echo(f"Wrote {len(written) + 1} files to {out}")
-
-
-def _symbols(ds: Any) -> tuple[Any, Any]:
-    """The ``symbol`` column and the note :func:`heatseq.annotation.annotate` adds to ``ds``."""
-    from heatseq.annotation import annotate
-
-    done = annotate(ds)
-    return done.genes["symbol"], done.source.notes[-1] if done.source else None
-
-
-def _with_symbols(ds: Any, found: tuple[Any, Any]) -> Any:
-    """``ds`` with the symbols and note of :func:`_symbols` (what ``annotate(ds)`` returns)."""
-    from heatseq.dataset import Dataset
-
-    symbol, note = found
-    genes = ds.genes.copy()
-    genes["symbol"] = symbol
-    source = ds.source
-    if source is not None and note is not None:
-        source = dataclasses.replace(source, notes=(*source.notes, note))
-    return Dataset(ds.counts, samples=ds.samples, genes=genes, lengths=ds.lengths, source=source,
-                   extra=ds.extra)
 
 
 def _fit_tables(fit: Any, vst_nsub: int | None) -> list[tuple[Any, str]]:

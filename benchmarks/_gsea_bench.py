@@ -96,16 +96,28 @@ def _prepare(work: Path) -> dict[str, Path]:
 
 
 def _agreement(ours: Path, theirs: Path) -> str:
+    """NES correlation and the sets called at 0.05, twice: gseapy's own FDR (GSEA's NES-based
+    q-value) against our padj (BH of p-values per collection, as fgsea/clusterProfiler), then
+    like for like: BH per collection of gseapy's nominal p-values (floored at 1/(n+1))."""
+    from heatseq.enrich.ora import bh_adjust
+
     h = pd.read_csv(ours, sep="\t").drop_duplicates("term_id").set_index("term_id")
     g = pd.read_csv(theirs, sep="\t").drop_duplicates("Term").set_index("Term")
     common = h.index.intersection(g.index)
     r = np.corrcoef(h.loc[common, "nes"], g.loc[common, "NES"].astype(float))[0, 1]
-    a = set(g.index[g["FDR q-val"].astype(float) < 0.05])
-    b = set(h.index[h["padj"] < 0.05])
-    jac = len(a & b) / len(a | b) if a | b else 1.0
+
+    def jaccard(a: set, b: set) -> str:
+        return f"both {len(a & b):,} (Jaccard {len(a & b) / len(a | b) if a | b else 1.0:.2f})"
+
+    b = set(common[h.loc[common, "padj"].to_numpy() < 0.05])
+    a = set(common[g.loc[common, "FDR q-val"].to_numpy(dtype=float) < 0.05])
+    nominal = np.maximum(g.loc[common, "NOM p-val"].to_numpy(dtype=float), 1 / 1001)
+    bh = pd.Series(nominal, index=common).groupby(h.loc[common, "collection"]).transform(
+        lambda p: bh_adjust(p.to_numpy()))
+    a_bh = set(common[bh.to_numpy() < 0.05])
     return (f"sets: heatseq {len(h):,}, gseapy {len(g):,}, common {len(common):,}; NES "
             f"Pearson {r:.4f}; at 0.05: gseapy FDR {len(a):,}, heatseq padj {len(b):,}, "
-            f"both {len(a & b):,} (Jaccard {jac:.2f})")
+            f"{jaccard(a, b)}; BH of gseapy's nominal p {len(a_bh):,}, {jaccard(a_bh, b)}")
 
 
 def gsea_section(args: argparse.Namespace, work: Path | None = None) -> None:

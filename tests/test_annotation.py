@@ -270,12 +270,12 @@ def test_lookup_and_attach_halves_make_annotate():
     symbols, note = ann.gene_symbols(ds)
     assert symbols.tolist()[:2] == ["DUSP1", "FKBP5"] and pd.isna(symbols.iloc[2])
     assert note.endswith("2 of 3 gene IDs mapped.")
-    halves, whole = ann.with_symbols(ds, symbols, note), annotate(ds)
+    halves, whole = ann.with_symbols(ds, symbols, note=note), annotate(ds)
     pd.testing.assert_frame_equal(halves.genes, whole.genes)
     assert halves.genes["symbol"].tolist()[:2] == ["MyName", "FKBP5"]
     assert halves.source.notes == whole.source.notes
     # symbols in another order are aligned on gene ID
-    shuffled = ann.with_symbols(ds, symbols.iloc[::-1], note)
+    shuffled = ann.with_symbols(ds, symbols.iloc[::-1], note=note)
     pd.testing.assert_frame_equal(shuffled.genes, whole.genes)
 
 

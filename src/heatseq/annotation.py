@@ -569,7 +569,7 @@ def annotate(dataset: Dataset, *, organism: OrganismOption = "auto") -> Dataset:
         raise InputError(f"annotate() needs a heatseq Dataset; got {type(dataset).__name__}.")
     _check_option(organism, ("auto", *ORGANISMS), "organism")
     symbols, note = _symbols_of(dataset, organism)
-    return with_symbols(dataset, symbols, note)
+    return with_symbols(dataset, symbols, note=note)
 
 
 def _symbols_of(dataset: Dataset, organism: OrganismOption) -> tuple[pd.Series, str]:
@@ -591,8 +591,8 @@ def _symbols_of(dataset: Dataset, organism: OrganismOption) -> tuple[pd.Series, 
 def gene_symbols(dataset: Dataset, *, organism: OrganismOption = "auto") -> tuple[pd.Series, str]:
     """The lookup half of :func:`annotate`: symbols for ``dataset``'s gene IDs and the note.
 
-    ``annotate(ds)`` is ``with_symbols(ds, *gene_symbols(ds))``; the two halves let the
-    lookup run elsewhere (another process) while ``ds`` is in use.
+    ``annotate(ds)`` attaches what ``gene_symbols(ds)`` finds with :func:`with_symbols`;
+    the two halves let the lookup run elsewhere (another process) while ``ds`` is in use.
 
     Returns
     -------
@@ -605,7 +605,7 @@ def gene_symbols(dataset: Dataset, *, organism: OrganismOption = "auto") -> tupl
     return _symbols_of(dataset, organism)
 
 
-def with_symbols(dataset: Dataset, symbols: pd.Series, note: str | None = None) -> Dataset:
+def with_symbols(dataset: Dataset, symbols: pd.Series, *, note: str | None = None) -> Dataset:
     """The attach half of :func:`annotate`: a copy of ``dataset`` with ``symbols`` (from
     :func:`gene_symbols`) as its ``symbol`` column and ``note`` added to ``source.notes``.
 

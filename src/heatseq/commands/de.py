@@ -133,7 +133,8 @@ def de_command(counts: Path, samples: Path, design: str, contrasts: tuple[str, .
         finally:
             if client is not None:
                 client.close()
-        fit = dataclasses.replace(fit, dataset=with_symbols(fit.dataset, *symbols.result()))
+        symbol, note = symbols.result()
+        fit = dataclasses.replace(fit, dataset=with_symbols(fit.dataset, symbol, note=note))
         with stages.step("testing and shrinking"):
             res_list = [results(fit, contrast=c, alpha=alpha, lfc_threshold=lfc_threshold,
                                 alt_hypothesis=alt_hypothesis, shrink=shrink)  # type: ignore[arg-type]
